@@ -1,0 +1,53 @@
+# The two commands: `make run` and `make test`. Everything else here serves them.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DEBUG ?= 1
+
+.PHONY: run test install migrate seed lint format worker clean
+
+$(PY):
+	@PYBIN=""; \
+	for c in python3.13 python3.12 python3; do \
+	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then PYBIN=$$c; break; fi; \
+	done; \
+	if [ -z "$$PYBIN" ]; then echo "error: Python 3.12 or newer is needed (see .python-version); install it and retry." >&2; exit 1; fi; \
+	echo "Creating $(VENV) with $$($$PYBIN --version)"; \
+	$$PYBIN -m venv $(VENV)
+
+$(VENV)/.installed: $(PY) pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 && UVBIN=uv || { [ -x $(UV) ] || $(PY) -m pip install --quiet uv; UVBIN=$(UV); }; \
+	UV_PROJECT_ENVIRONMENT=$(VENV) $$UVBIN sync --frozen --python $(PY)
+	@touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo --once
+
+run: seed
+	@echo "Serving on http://$(HOST):$(PORT)/"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+worker: install
+	$(PY) manage.py db_worker
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var

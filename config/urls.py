@@ -1,0 +1,29 @@
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from hms.accounts.decorators import public
+from hms.core import views as core_views
+
+api_v1 = [
+    path("", include("hms.accounts.api_urls")),
+]
+
+urlpatterns = [
+    path("", include("hms.core.urls")),
+    path("accounts/", include("hms.accounts.urls")),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", public(SpectacularAPIView.as_view()), name="api-schema"),
+    path(
+        "api/docs/",
+        public(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
+    # Anything else under /api/ answers with the JSON error shape, in DEBUG too.
+    re_path(r"^api/", core_views.api_not_found),
+]
+
+handler400 = "hms.core.errors_views.bad_request"
+handler403 = "hms.core.errors_views.permission_denied"
+handler404 = "hms.core.errors_views.page_not_found"
+handler500 = "hms.core.errors_views.server_error"

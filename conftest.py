@@ -1,0 +1,35 @@
+"""Fixtures shared by every app's tests: users of each role and signed-in clients."""
+
+import pytest
+
+from hms.accounts.permissions import Role
+from hms.accounts.tests.factories import UserFactory
+
+
+@pytest.fixture
+def make_user(db):
+    def make(role: Role = Role.PATIENT, **kwargs):
+        return UserFactory(role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def client_for(client, make_user):
+    """A test client signed in as a fresh user of the given role (2FA already passed)."""
+
+    def sign_in(role: Role = Role.PATIENT, user=None):
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        user = user or make_user(role)
+        client.force_login(user)
+        if user.role == Role.ADMIN:
+            device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", confirmed=True)
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+        client.user = user
+        return client
+
+    return sign_in

@@ -1,0 +1,58 @@
+"""Bearer tokens for the REST API and the permission class that reads the catalogue."""
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+
+from hms.accounts.models import ApiToken
+from hms.accounts.permissions import Perm, user_has_perm
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].decode().lower() != self.keyword.lower():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Malformed Authorization header.")
+        secret = header[1].decode(errors="replace")
+        token = (
+            ApiToken.objects.live()
+            .select_related("user")
+            .filter(digest=ApiToken.digest_of(secret))
+            .first()
+        )
+        if token is None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid or expired token.")
+        now = timezone.now()
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class HasRolePermission(permissions.BasePermission):
+    """Reads `required_perm` (or `required_perms[action]`) from the view.
+
+    A view that declares nothing is refused: forgetting the declaration fails closed.
+    """
+
+    message = "Your role does not allow this."
+
+    def has_permission(self, request, view):
+        perm = required_perm_of(view, getattr(view, "action", None) or request.method.lower())
+        if perm is None:
+            return False
+        if perm == "signed_in":
+            return bool(request.user and request.user.is_authenticated)
+        return user_has_perm(request.user, perm)
+
+
+def required_perm_of(view, action: str | None) -> Perm | str | None:
+    perms = getattr(view, "required_perms", None)
+    if perms is not None:
+        return perms.get(action)
+    return getattr(view, "required_perm", None)

@@ -1,0 +1,143 @@
+"""The permission catalogue: the single source of truth for what each role may do.
+
+Views declare one permission (`@require_perm(Perm.X)`), the API declares one per action
+(`required_perms`), and `manage.py sync_roles` mirrors the catalogue into Django's groups.
+"""
+
+from enum import StrEnum
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Administrator"
+    DOCTOR = "doctor", "Doctor"
+    NURSE = "nurse", "Nurse"
+    RECEPTIONIST = "receptionist", "Receptionist"
+    PHARMACIST = "pharmacist", "Pharmacist"
+    BILLING = "billing", "Billing clerk"
+    LAB = "lab", "Lab technician"
+    PATIENT = "patient", "Patient"
+
+
+STAFF_ROLES = frozenset(Role) - {Role.PATIENT}
+CLINICAL_ROLES = frozenset({Role.DOCTOR, Role.NURSE})
+
+
+class Perm(StrEnum):
+    # Administration
+    STAFF_MANAGE = "staff.manage"
+    AUDIT_VIEW = "audit.view"
+    # Patients
+    PATIENT_VIEW_DEMOGRAPHICS = "patients.view_demographics"
+    PATIENT_REGISTER = "patients.register"
+    PATIENT_MERGE = "patients.merge"
+    # Clinical record
+    CLINICAL_VIEW = "clinical.view"
+    CLINICAL_WRITE = "clinical.write"
+    PRESCRIPTION_VIEW = "clinical.view_prescriptions"
+    LAB_VIEW = "clinical.view_lab_orders"
+    LAB_RESULT_WRITE = "clinical.write_lab_results"
+    # Scheduling
+    APPOINTMENT_VIEW = "scheduling.view_appointments"
+    APPOINTMENT_BOOK = "scheduling.book_appointments"
+    APPOINTMENT_OVERBOOK = "scheduling.overbook"
+    SCHEDULE_MANAGE = "scheduling.manage_schedules"
+    # Billing and inventory
+    BILLING_VIEW = "billing.view"
+    BILLING_WRITE = "billing.write"
+    INVENTORY_VIEW = "inventory.view"
+    INVENTORY_WRITE = "inventory.write"
+    # Portal (a patient's own record)
+    PORTAL_USE = "portal.use"
+    # Everyone on staff
+    STAFF_AREA = "staff.area"
+
+    @property
+    def codename(self) -> str:
+        return self.value.replace(".", "__")
+
+
+_EVERY_STAFF = {Perm.STAFF_AREA}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.ADMIN: frozenset(
+        _EVERY_STAFF
+        | {
+            Perm.STAFF_MANAGE,
+            Perm.AUDIT_VIEW,
+            Perm.PATIENT_VIEW_DEMOGRAPHICS,
+            Perm.PATIENT_REGISTER,
+            Perm.PATIENT_MERGE,
+            Perm.APPOINTMENT_VIEW,
+            Perm.SCHEDULE_MANAGE,
+            Perm.BILLING_VIEW,
+            Perm.INVENTORY_VIEW,
+        }
+    ),
+    Role.DOCTOR: frozenset(
+        _EVERY_STAFF
+        | {
+            Perm.PATIENT_VIEW_DEMOGRAPHICS,
+            Perm.PATIENT_REGISTER,
+            Perm.CLINICAL_VIEW,
+            Perm.CLINICAL_WRITE,
+            Perm.PRESCRIPTION_VIEW,
+            Perm.LAB_VIEW,
+            Perm.APPOINTMENT_VIEW,
+            Perm.APPOINTMENT_BOOK,
+            Perm.APPOINTMENT_OVERBOOK,
+        }
+    ),
+    Role.NURSE: frozenset(
+        _EVERY_STAFF
+        | {
+            Perm.PATIENT_VIEW_DEMOGRAPHICS,
+            Perm.PATIENT_REGISTER,
+            Perm.CLINICAL_VIEW,
+            Perm.CLINICAL_WRITE,
+            Perm.PRESCRIPTION_VIEW,
+            Perm.LAB_VIEW,
+            Perm.APPOINTMENT_VIEW,
+        }
+    ),
+    Role.RECEPTIONIST: frozenset(
+        _EVERY_STAFF
+        | {
+            Perm.PATIENT_VIEW_DEMOGRAPHICS,
+            Perm.PATIENT_REGISTER,
+            Perm.APPOINTMENT_VIEW,
+            Perm.APPOINTMENT_BOOK,
+        }
+    ),
+    Role.PHARMACIST: frozenset(
+        _EVERY_STAFF
+        | {
+            Perm.PATIENT_VIEW_DEMOGRAPHICS,
+            Perm.PRESCRIPTION_VIEW,
+            Perm.INVENTORY_VIEW,
+            Perm.INVENTORY_WRITE,
+        }
+    ),
+    Role.BILLING: frozenset(
+        _EVERY_STAFF | {Perm.PATIENT_VIEW_DEMOGRAPHICS, Perm.BILLING_VIEW, Perm.BILLING_WRITE}
+    ),
+    Role.LAB: frozenset(
+        _EVERY_STAFF | {Perm.PATIENT_VIEW_DEMOGRAPHICS, Perm.LAB_VIEW, Perm.LAB_RESULT_WRITE}
+    ),
+    Role.PATIENT: frozenset({Perm.PORTAL_USE}),
+}
+
+
+def role_has_perm(role: str, perm: Perm) -> bool:
+    return perm in ROLE_PERMISSIONS.get(Role(role), frozenset()) if role in Role else False
+
+
+def user_has_perm(user, perm: Perm) -> bool:
+    """True when the user is signed in, active, and their role's permissions include `perm`."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and role_has_perm(user.role, perm)
+    )

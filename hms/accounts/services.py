@@ -1,0 +1,293 @@
+"""Every write to accounts: one transaction each, audited, side effects after commit."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from hms.accounts.models import ApiToken, Department, StaffProfile, User
+from hms.accounts.permissions import STAFF_ROLES, Role
+from hms.core.audit import audit_record
+from hms.core.errors import Conflict, DomainError
+
+
+def _email_taken(email: str, *, exclude_pk=None) -> bool:
+    return User.objects.filter(email__iexact=email).exclude(pk=exclude_pk).exists()
+
+
+def _send_after_commit(*, subject: str, template: str, context: dict, to: str) -> None:
+    body = render_to_string(template, context)
+    transaction.on_commit(
+        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
+    )
+
+
+def token_link(*, user: User, route: str, base_url: str) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return base_url.rstrip("/") + reverse(route, kwargs={"uidb64": uid, "token": token})
+
+
+def patient_account_register(
+    *,
+    email: str,
+    password: str,
+    given_name: str,
+    family_name: str,
+    phone: str = "",
+    base_url: str,
+) -> User:
+    """A patient signs up for the portal; the account stays inactive until email confirmation."""
+    email = email.strip().lower()
+    validate_password(password, User(email=email, given_name=given_name, family_name=family_name))
+    with transaction.atomic():
+        if _email_taken(email):
+            raise Conflict("An account with this email already exists.", code="email_taken")
+        try:
+            user = User.objects.create_user(
+                email,
+                password,
+                given_name=given_name.strip(),
+                family_name=family_name.strip(),
+                phone=phone.strip(),
+                role=Role.PATIENT,
+                is_active=False,
+            )
+        except IntegrityError:
+            raise Conflict(
+                "An account with this email already exists.", code="email_taken"
+            ) from None
+        audit_record(action="account.register", actor=user, obj=user)
+        _send_after_commit(
+            subject=f"Confirm your email for {settings.HOSPITAL_NAME}",
+            template="accounts/email/confirm_email.txt",
+            context={
+                "user": user,
+                "link": token_link(user=user, route="accounts:confirm-email", base_url=base_url),
+                "hospital": settings.HOSPITAL_NAME,
+                "days": settings.EMAIL_CONFIRMATION_DAYS,
+            },
+            to=user.email,
+        )
+    return user
+
+
+def account_confirm_email(*, user: User) -> User:
+    """Confirming the email activates a self-registered patient account."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=True, email_verified=True)
+        user.refresh_from_db()
+        audit_record(action="account.email_confirmed", actor=user, obj=user)
+    return user
+
+
+def staff_create(
+    *,
+    actor: User,
+    email: str,
+    given_name: str,
+    family_name: str,
+    role: str,
+    base_url: str,
+    department: Department | None = None,
+    job_title: str = "",
+    specialty: str = "",
+    licence_number: str = "",
+    phone: str = "",
+) -> User:
+    """An administrator adds a staff member, who receives a link to choose a password."""
+    if role not in STAFF_ROLES:
+        raise DomainError(
+            "Choose a staff role.", code="invalid_role", fields={"role": "Not a staff role."}
+        )
+    email = email.strip().lower()
+    with transaction.atomic():
+        if _email_taken(email):
+            raise Conflict(
+                "An account with this email already exists.",
+                code="email_taken",
+                fields={"email": "Already in use."},
+            )
+        if licence_number and StaffProfile.objects.filter(licence_number=licence_number).exists():
+            raise Conflict(
+                "This licence number belongs to another staff member.",
+                code="licence_taken",
+                fields={"licence_number": "Already in use."},
+            )
+        user = User.objects.create_user(
+            email,
+            None,
+            given_name=given_name.strip(),
+            family_name=family_name.strip(),
+            phone=phone.strip(),
+            role=role,
+            email_verified=False,
+        )
+        StaffProfile.objects.create(
+            user=user,
+            department=department,
+            job_title=job_title,
+            specialty=specialty,
+            licence_number=licence_number.strip(),
+        )
+        audit_record(action="staff.create", actor=actor, obj=user, details={"role": role})
+        _send_invitation(user=user, base_url=base_url, reset=False)
+    return user
+
+
+def _send_invitation(*, user: User, base_url: str, reset: bool) -> None:
+    _send_after_commit(
+        subject=("Reset your password" if reset else "Your staff account")
+        + f" at {settings.HOSPITAL_NAME}",
+        template="accounts/email/set_password.txt",
+        context={
+            "user": user,
+            "reset": reset,
+            "hospital": settings.HOSPITAL_NAME,
+            "link": token_link(user=user, route="accounts:set-password", base_url=base_url),
+        },
+        to=user.email,
+    )
+
+
+def staff_update(
+    *,
+    actor: User,
+    user: User,
+    given_name: str,
+    family_name: str,
+    role: str,
+    department: Department | None,
+    job_title: str = "",
+    specialty: str = "",
+    licence_number: str = "",
+    phone: str = "",
+) -> User:
+    """Change a staff member's details and role; a role change is audited with old and new."""
+    if role not in STAFF_ROLES:
+        raise DomainError(
+            "Choose a staff role.", code="invalid_role", fields={"role": "Not a staff role."}
+        )
+    if user.pk == actor.pk and role != actor.role:
+        raise DomainError(
+            "You cannot change your own role.",
+            code="own_role",
+            fields={"role": "You cannot change your own role."},
+        )
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        old_role = locked.role
+        licence_number = licence_number.strip()
+        if (
+            licence_number
+            and StaffProfile.objects.filter(licence_number=licence_number)
+            .exclude(user=locked)
+            .exists()
+        ):
+            raise Conflict(
+                "This licence number belongs to another staff member.",
+                code="licence_taken",
+                fields={"licence_number": "Already in use."},
+            )
+        locked.given_name, locked.family_name, locked.phone = (
+            given_name.strip(),
+            family_name.strip(),
+            phone.strip(),
+        )
+        locked.role = role
+        locked.save(update_fields=["given_name", "family_name", "phone", "role"])
+        StaffProfile.objects.update_or_create(
+            user=locked,
+            defaults={
+                "department": department,
+                "job_title": job_title,
+                "specialty": specialty,
+                "licence_number": licence_number,
+            },
+        )
+        audit_record(action="staff.update", actor=actor, obj=locked)
+        if old_role != role:
+            audit_record(
+                action="staff.role_change",
+                actor=actor,
+                obj=locked,
+                details={"from": old_role, "to": role},
+            )
+            _revoke_api_tokens(locked)
+    return locked
+
+
+def staff_set_active(*, actor: User, user: User, active: bool) -> User:
+    """Deactivating a staff member ends their sessions and API tokens at once."""
+    if user.pk == actor.pk and not active:
+        raise DomainError("You cannot deactivate your own account.", code="own_account")
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=active)
+        user.refresh_from_db()
+        if not active:
+            _revoke_api_tokens(user)
+        audit_record(
+            action="staff.activate" if active else "staff.deactivate", actor=actor, obj=user
+        )
+    return user
+
+
+def password_reset_link_send(*, user: User, base_url: str) -> None:
+    """Someone who forgot their password gets a link; the old password works until it is used."""
+    with transaction.atomic():
+        audit_record(action="account.password_reset_requested", obj=user)
+        _send_invitation(user=user, base_url=base_url, reset=True)
+
+
+def staff_reset_password(*, actor: User, user: User, base_url: str) -> None:
+    """The old password stops working now; the staff member gets a link to choose a new one."""
+    with transaction.atomic():
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        _revoke_api_tokens(user)
+        audit_record(action="staff.password_reset", actor=actor, obj=user)
+        _send_invitation(user=user, base_url=base_url, reset=True)
+
+
+def password_set(*, user: User, password: str, via_link: bool) -> User:
+    """Set a new password: every other session and every API token of the user ends."""
+    validate_password(password, user)
+    with transaction.atomic():
+        user.set_password(password)
+        fields = ["password"]
+        if via_link and not user.email_verified:
+            user.email_verified = True
+            fields.append("email_verified")
+        user.save(update_fields=fields)
+        _revoke_api_tokens(user)
+        audit_record(
+            action="account.password_change", actor=user, obj=user, details={"via_link": via_link}
+        )
+    return user
+
+
+def _revoke_api_tokens(user: User) -> None:
+    """Sessions end by themselves (a changed password or deactivation fails Django's session
+    check on the next request); API tokens are ours to revoke."""
+    ApiToken.objects.filter(user=user).delete()
+
+
+def api_token_issue(*, user: User) -> tuple[str, ApiToken]:
+    """Issue a bearer token; the caller sees the secret once, the database keeps only its hash."""
+    secret = ApiToken.new_secret()
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user,
+            digest=ApiToken.digest_of(secret),
+            expires_at=timezone.now() + timedelta(hours=settings.API_TOKEN_TTL_HOURS),
+        )
+        audit_record(action="auth.api_token", actor=user, obj=user)
+    return secret, token

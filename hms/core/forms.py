@@ -1,0 +1,15 @@
+from django import forms
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.CharField(required=False, help_text="e.g. auth.login_failed, or auth.")
+    actor = forms.CharField(required=False, label="Actor email")
+    patient = forms.CharField(required=False, label="Patient id")
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data

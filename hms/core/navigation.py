@@ -1,0 +1,41 @@
+"""The main menu: each entry names the permission that shows it, so each role sees its own."""
+
+from dataclasses import dataclass
+
+from hms.accounts.permissions import Perm, user_has_perm
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    url_name: str
+    perm: Perm
+    icon: str = ""
+
+
+MENU: list[MenuItem] = [
+    MenuItem("Staff", "accounts:staff-list", Perm.STAFF_MANAGE),
+    MenuItem("Audit trail", "core:audit-list", Perm.AUDIT_VIEW),
+]
+
+
+def menu_for(user) -> list[MenuItem]:
+    return [item for item in MENU if user_has_perm(user, item.perm)]
+
+
+# Modules not built yet: shown on dashboards as clearly marked placeholders until they land.
+PLANNED: list[tuple[str, Perm]] = [
+    ("Patients", Perm.PATIENT_VIEW_DEMOGRAPHICS),
+    ("Appointments", Perm.APPOINTMENT_VIEW),
+    ("Clinical records", Perm.CLINICAL_VIEW),
+    ("Lab orders", Perm.LAB_VIEW),
+    ("Billing", Perm.BILLING_VIEW),
+    ("Pharmacy and stores", Perm.INVENTORY_VIEW),
+    ("My appointments", Perm.PORTAL_USE),
+    ("My record", Perm.PORTAL_USE),
+    ("My invoices", Perm.PORTAL_USE),
+]
+
+
+def planned_for(user) -> list[str]:
+    return [label for label, perm in PLANNED if user_has_perm(user, perm)]

@@ -1,0 +1,104 @@
+import csv
+
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from hms.accounts.decorators import public, require_perm, signed_in
+from hms.accounts.models import Department
+from hms.accounts.permissions import Perm, Role
+from hms.core.api import error_body
+from hms.core.audit import audit_record
+from hms.core.forms import AuditFilterForm
+from hms.core.navigation import menu_for, planned_for
+from hms.core.selectors import audit_events_search, hospital_get
+
+
+@public
+def landing(request):
+    return render(
+        request,
+        "core/landing.html",
+        {
+            "hospital": hospital_get(),
+            "departments": Department.objects.filter(is_active=True),
+        },
+    )
+
+
+@signed_in
+def dashboard(request):
+    user = request.user
+    template = (
+        "core/dashboard_patient.html" if user.role == Role.PATIENT else "core/dashboard_staff.html"
+    )
+    return render(
+        request, template, {"modules": menu_for(user), "upcoming_modules": planned_for(user)}
+    )
+
+
+@public
+def healthz(request):
+    checks = {"status": "ok"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        checks["database"] = "ok"
+    except Exception:  # any failure of the database is reported, never raised
+        checks["database"] = "unavailable"
+        checks["status"] = "unavailable"
+    checks["time"] = timezone.now().isoformat()
+    return JsonResponse(checks, status=200 if checks["status"] == "ok" else 503)
+
+
+AUDIT_COLUMNS = [
+    "seq", "occurred_at", "actor_email", "role", "action", "object_type", "object_id",
+    "patient_ref", "ip_address", "user_agent", "details", "hash",
+]  # fmt: skip
+
+
+@require_perm(Perm.AUDIT_VIEW)
+def audit_list(request):
+    form = AuditFilterForm(request.GET or None)
+    events = audit_events_search(**form.cleaned_data) if form.is_valid() else audit_events_search()
+    if request.GET.get("format") == "csv" and (form.is_valid() or not request.GET):
+        return _audit_csv(request, events)
+    page = Paginator(events.select_related(None), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "core/audit_list.html", {"form": form, "page": page, "query": query.urlencode()}
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _audit_csv(request, events):
+    audit_record(action="audit.export", details={"filters": request.GET.dict()})
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(AUDIT_COLUMNS)
+        for event in events.iterator(chunk_size=2000):
+            yield writer.writerow([_csv_safe(getattr(event, col)) for col in AUDIT_COLUMNS])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
+    return response
+
+
+def _csv_safe(value) -> str:
+    """Neutralise spreadsheet formulas in exported text (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@public
+def api_not_found(request):
+    return JsonResponse(error_body("not_found", "There is no API endpoint here."), status=404)
