@@ -2,8 +2,8 @@
 
 import pytest
 
-from hms.accounts.permissions import Role
 from hms.accounts.tests.factories import UserFactory
+from hms.core.permissions import Role
 
 
 @pytest.fixture

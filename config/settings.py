@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "hms.core",
     "hms.accounts",
+    "hms.patients",
+    "hms.clinical",
+    "hms.scheduling",
 ]
 
 MIDDLEWARE = [

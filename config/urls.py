@@ -1,16 +1,22 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from hms.accounts.decorators import public
 from hms.core import views as core_views
+from hms.core.access import public
 
 api_v1 = [
     path("", include("hms.accounts.api_urls")),
+    path("", include("hms.patients.api_urls")),
+    path("", include("hms.clinical.api_urls")),
+    path("", include("hms.scheduling.api_urls")),
 ]
 
 urlpatterns = [
     path("", include("hms.core.urls")),
     path("accounts/", include("hms.accounts.urls")),
+    path("patients/", include("hms.patients.urls")),
+    path("clinical/", include("hms.clinical.urls")),
+    path("scheduling/", include("hms.scheduling.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", public(SpectacularAPIView.as_view()), name="api-schema"),

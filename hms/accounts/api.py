@@ -8,10 +8,10 @@ from rest_framework.views import APIView
 
 from hms.accounts.api_auth import HasRolePermission
 from hms.accounts.middleware import two_factor_exempt
-from hms.accounts.permissions import ROLE_PERMISSIONS, Role
 from hms.accounts.services import api_token_issue
 from hms.core.api import json_error
 from hms.core.audit import audit_record
+from hms.core.permissions import ROLE_PERMISSIONS, Role
 
 
 class TokenRequest(serializers.Serializer):

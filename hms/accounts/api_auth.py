@@ -4,7 +4,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
 from hms.accounts.models import ApiToken
-from hms.accounts.permissions import Perm, user_has_perm
+from hms.core.permissions import Perm, user_has_perm
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):

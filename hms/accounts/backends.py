@@ -1,6 +1,6 @@
 from django.contrib.auth.backends import ModelBackend
 
-from hms.accounts.permissions import ROLE_PERMISSIONS, Perm, Role, user_has_perm
+from hms.core.permissions import ROLE_PERMISSIONS, Perm, Role, user_has_perm
 
 
 class RoleBackend(ModelBackend):

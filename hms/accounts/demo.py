@@ -1,8 +1,9 @@
 from django.utils.text import slugify
 
-from hms.accounts.models import Department, StaffProfile, User
-from hms.accounts.permissions import Role
+from hms.accounts.models import StaffProfile, User
 from hms.core.demo import DEMO_PASSWORD, DemoContext
+from hms.core.models import Department
+from hms.core.permissions import Role
 
 DEPARTMENTS = [
     ("General Medicine", "Adult outpatient and inpatient medicine.", "Block A, floor 1"),

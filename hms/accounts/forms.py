@@ -1,9 +1,11 @@
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
 
-from hms.accounts.models import Department, User
-from hms.accounts.permissions import STAFF_ROLES, Role
+from hms.accounts.models import User
+from hms.core.models import Department
+from hms.core.permissions import STAFF_ROLES, Role
 
 
 class SignInForm(AuthenticationForm):
@@ -64,9 +66,22 @@ class PasswordChangeForm(NewPasswordForm):
 class PatientRegistrationForm(NewPasswordForm):
     given_name = forms.CharField(label="First name", max_length=100)
     family_name = forms.CharField(label="Last name", max_length=100)
+    birth_date = forms.DateField(
+        label="Date of birth", widget=forms.DateInput(attrs={"type": "date"})
+    )
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     phone = forms.CharField(max_length=40, required=False)
-    field_order = ["given_name", "family_name", "email", "phone", "password1", "password2"]
+    field_order = [
+        "given_name", "family_name", "birth_date", "email", "phone", "password1", "password2",
+    ]  # fmt: skip
+
+    def clean_birth_date(self):
+        value = self.cleaned_data["birth_date"]
+        if value > timezone.localdate():
+            raise forms.ValidationError("The date of birth cannot be in the future.")
+        if value.year < 1900:
+            raise forms.ValidationError("Enter a date of birth after 1900.")
+        return value
 
     def clean(self):
         data = self.cleaned_data

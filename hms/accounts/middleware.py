@@ -9,8 +9,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from hms.accounts.permissions import Role
 from hms.core.api import error_body
+from hms.core.permissions import Role
 
 LAST_ACTIVITY = "last_activity"
 # Requests an open page makes by itself (an htmx queue refreshing) do not count as activity.

@@ -6,8 +6,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from hms.accounts.permissions import STAFF_ROLES, Role
-from hms.core.models import TimeStampedModel
+from hms.core.models import Department, TimeStampedModel
+from hms.core.permissions import STAFF_ROLES, Role
 
 
 class UserManager(BaseUserManager):
@@ -78,21 +78,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def role_label(self) -> str:
         return Role(self.role).label
-
-
-class Department(TimeStampedModel):
-    name = models.CharField(max_length=120, unique=True)
-    slug = models.SlugField(max_length=120, unique=True)
-    description = models.TextField(blank=True)
-    location = models.CharField(max_length=120, blank=True)
-    phone = models.CharField(max_length=40, blank=True)
-    is_active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class StaffProfile(TimeStampedModel):

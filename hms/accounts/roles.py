@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
-from hms.accounts.permissions import ROLE_PERMISSIONS, Perm
+from hms.core.permissions import ROLE_PERMISSIONS, Perm
 
 
 def roles_sync() -> int:

@@ -1,6 +1,6 @@
 """Every write to accounts: one transaction each, audited, side effects after commit."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -13,10 +13,12 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from hms.accounts.models import ApiToken, Department, StaffProfile, User
-from hms.accounts.permissions import STAFF_ROLES, Role
+from hms.accounts.models import ApiToken, StaffProfile, User
 from hms.core.audit import audit_record
 from hms.core.errors import Conflict, DomainError
+from hms.core.events import emit
+from hms.core.models import Department
+from hms.core.permissions import STAFF_ROLES, Role
 
 
 def _email_taken(email: str, *, exclude_pk=None) -> bool:
@@ -42,6 +44,7 @@ def patient_account_register(
     password: str,
     given_name: str,
     family_name: str,
+    birth_date: date,
     phone: str = "",
     base_url: str,
 ) -> User:
@@ -66,6 +69,7 @@ def patient_account_register(
                 "An account with this email already exists.", code="email_taken"
             ) from None
         audit_record(action="account.register", actor=user, obj=user)
+        emit("patient_account.registered", user=user, birth_date=birth_date, phone=phone)
         _send_after_commit(
             subject=f"Confirm your email for {settings.HOSPITAL_NAME}",
             template="accounts/email/confirm_email.txt",

@@ -22,7 +22,6 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hms.accounts import services
-from hms.accounts.decorators import public, require_perm, signed_in
 from hms.accounts.forms import (
     ForgotPasswordForm,
     NewPasswordForm,
@@ -33,9 +32,10 @@ from hms.accounts.forms import (
     TotpCodeForm,
 )
 from hms.accounts.models import User
-from hms.accounts.permissions import STAFF_ROLES, Perm, Role
+from hms.core.access import public, require_perm, signed_in
 from hms.core.audit import audit_record
 from hms.core.errors import DomainError
+from hms.core.permissions import STAFF_ROLES, Perm, Role
 
 
 def lockout_response(request, credentials, *args, **kwargs):
@@ -92,6 +92,7 @@ def register(request):
                 password=data["password1"],
                 given_name=data["given_name"],
                 family_name=data["family_name"],
+                birth_date=data["birth_date"],
                 phone=data["phone"],
                 base_url=request.build_absolute_uri("/"),
             )

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from hms.accounts.permissions import Perm, user_has_perm
+from hms.core.permissions import Perm, user_has_perm
 
 
 @dataclass(frozen=True)

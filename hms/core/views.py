@@ -6,13 +6,13 @@ from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from hms.accounts.decorators import public, require_perm, signed_in
-from hms.accounts.models import Department
-from hms.accounts.permissions import Perm, Role
+from hms.core.access import public, require_perm, signed_in
 from hms.core.api import error_body
 from hms.core.audit import audit_record
 from hms.core.forms import AuditFilterForm
+from hms.core.models import Department
 from hms.core.navigation import menu_for, planned_for
+from hms.core.permissions import Perm, Role
 from hms.core.selectors import audit_events_search, hospital_get
 
 

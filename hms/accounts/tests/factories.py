@@ -1,7 +1,8 @@
 import factory
 
-from hms.accounts.models import Department, StaffProfile, User
-from hms.accounts.permissions import Role
+from hms.accounts.models import StaffProfile, User
+from hms.core.models import Department
+from hms.core.permissions import Role
 
 TEST_PASSWORD = "correct-horse-battery-2026"
 

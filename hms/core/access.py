@@ -5,7 +5,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
-from hms.accounts.permissions import Perm, user_has_perm
+from hms.core.permissions import Perm, user_has_perm
 
 PUBLIC = "public"
 SIGNED_IN = "signed_in"

@@ -1,0 +1,131 @@
+import uuid
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+
+from hms.core.models import TimeStampedModel
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class MrnCounter(models.Model):
+    """The last MRN serial handed out; it only moves forward."""
+
+    last_serial = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"MRN counter at {self.last_serial}"
+
+
+class Patient(TimeStampedModel):
+    """A person the hospital cares for. `mrn` is assigned once and never changes or repeats."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    mrn = models.CharField("MRN", max_length=12, unique=True, editable=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="patient",
+        help_text="The portal account of this patient, if they have one.",
+    )
+    # Demographics
+    given_name = models.CharField(max_length=100)
+    middle_names = models.CharField(max_length=100, blank=True)
+    family_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=16, choices=Sex.choices, default=Sex.UNKNOWN)
+    gender_identity = models.CharField(max_length=60, blank=True)
+    preferred_language = models.CharField(max_length=40, blank=True, default="English")
+    photo = models.ImageField(upload_to="patients/photos/", null=True, blank=True)
+    # Contacts
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    address_line = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=60, blank=True)
+    emergency_contact_name = models.CharField(max_length=120, blank=True)
+    emergency_contact_phone = models.CharField(max_length=40, blank=True)
+    emergency_contact_relation = models.CharField(max_length=60, blank=True)
+    next_of_kin_name = models.CharField(max_length=120, blank=True)
+    next_of_kin_phone = models.CharField(max_length=40, blank=True)
+    next_of_kin_relation = models.CharField(max_length=60, blank=True)
+    # Insurance
+    insurance_payer = models.CharField(max_length=120, blank=True)
+    insurance_policy_number = models.CharField(max_length=60, blank=True)
+    # Consents
+    consent_data_sharing = models.BooleanField(default=False)
+    consent_sms = models.BooleanField(default=False)
+    consent_email = models.BooleanField(default=False)
+    # Search keys, kept in step by the services: lower-case, accents removed, digits only.
+    search_name = models.CharField(max_length=260, editable=False, db_index=True)
+    search_family = models.CharField(max_length=100, editable=False, db_index=True)
+    search_phone = models.CharField(max_length=40, editable=False, db_index=True, blank=True)
+    # Merging: a merged record points at the record that survived and is hidden from lists.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_records"
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["family_name", "given_name"]
+        indexes = [
+            models.Index(fields=["birth_date", "search_family"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(sex__in=[c.value for c in Sex]), name="patient_sex_known"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(merged_into=models.F("id")), name="patient_not_merged_into_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.given_name, self.middle_names, self.family_name) if p)
+
+    def age_on(self, day: date) -> int:
+        born = self.birth_date
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+class IdentifierSystem(models.TextChoices):
+    NATIONAL_ID = "national-id", "National ID"
+    PASSPORT = "passport", "Passport"
+    EXTERNAL_MRN = "external-mrn", "External MRN"
+    INSURANCE = "insurance", "Insurance member ID"
+    OTHER = "other", "Other"
+
+
+class PatientIdentifier(TimeStampedModel):
+    """An extra identifier (national ID, passport, another hospital's MRN): system + value."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="identifiers")
+    system = models.CharField(max_length=40, choices=IdentifierSystem.choices)
+    system_uri = models.CharField(
+        max_length=200, blank=True, help_text="Issuer URI, e.g. a FHIR identifier system."
+    )
+    value = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "system_uri", "value"], name="patient_identifier_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["value"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_system_display()}: {self.value}"
