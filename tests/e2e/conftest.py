@@ -1,0 +1,135 @@
+"""The browser-test harness: Playwright (sync API) driving Debian's Chromium against the
+live server that pytest-django runs in this process.
+
+Journeys live in tests/e2e/test_*.py and use these fixtures:
+- `page`: a fresh browser context and tab whose relative URLs go to the live server;
+  a screenshot lands in var/e2e-artifacts/ when the test fails.
+- `sign_in(page, email, password)`: signs in through the login form.
+- `totp_code(user)`: the current code of the user's confirmed TOTP device.
+
+Every test here is marked `e2e` (select with `-m e2e`, leave out with `-m "not e2e"`).
+Without Chromium the journeys are skipped locally but fail when CI=true.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an event loop in this thread; Django's ORM refuses to run inside
+# one unless told it is safe, which it is here: the test and the live server share one process.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 15_000
+ON_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _chromium_missing_message() -> str | None:
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        return f"Chromium is not at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (make install)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session. Playwright's launch() gives it a new, empty
+    user-data-dir of its own (and removes it at close); it never downloads a browser."""
+    missing = _chromium_missing_message()
+    if missing:
+        if ON_CI:
+            pytest.fail(f"Browser tests cannot run on CI: {missing}", pytrace=False)
+        pytest.skip(f"Browser tests skipped: {missing}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def artifacts_dir(settings) -> Path:
+    path = Path(settings.VAR_DIR) / "e2e-artifacts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def page(request, browser, live_server, artifacts_dir):
+    """A new tab in a new context (no cookies shared between tests) pointed at the live server."""
+    context = browser.new_context(base_url=live_server.url, locale="en-GB")
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    yield tab
+    failed = any(
+        getattr(getattr(request.node, f"report_{when}", None), "failed", False)
+        for when in ("setup", "call")
+    )
+    if failed:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-150:]
+        try:
+            tab.screenshot(path=str(artifacts_dir / f"{name}.png"), full_page=True)
+            (artifacts_dir / f"{name}.html").write_text(tab.content(), encoding="utf-8")
+        except Exception as exc:  # a screenshot must never hide the real failure
+            print(f"could not save the failure screenshot: {exc}")
+    context.close()
+
+
+@pytest.fixture
+def sign_in():
+    """Signs in through the login form and waits until the browser has left the login page."""
+
+    def submit(page, email: str, password: str) -> None:
+        page.goto("/accounts/login/")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+    return submit
+
+
+@pytest.fixture
+def totp_code():
+    """The code an authenticator app would show now for the user's confirmed TOTP device."""
+
+    def code_for(user) -> str:
+        from django_otp.oath import totp
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        device = TOTPDevice.objects.get(user=user, confirmed=True)
+        value = totp(device.bin_key, device.step, device.t0, device.digits, device.drift)
+        return f"{value:0{device.digits}d}"
+
+    return code_for
