@@ -46,6 +46,8 @@ class HasRolePermission(permissions.BasePermission):
         perm = required_perm_of(view, getattr(view, "action", None) or request.method.lower())
         if perm is None:
             return False
+        if perm == "public":
+            return True
         if perm == "signed_in":
             return bool(request.user and request.user.is_authenticated)
         return user_has_perm(request.user, perm)
