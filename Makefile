@@ -5,13 +5,15 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The interpreter for a new .venv; by default python3.12 (pyenv's shims follow .python-version).
+PYTHON ?=
 export DEBUG ?= 1
 
 .PHONY: run test install migrate seed lint format worker clean
 
 $(PY):
 	@PYBIN=""; \
-	for c in python3.13 python3.12 python3; do \
+	for c in $(PYTHON) python3.12 python3 python3.13; do \
 	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then PYBIN=$$c; break; fi; \
 	done; \
 	if [ -z "$$PYBIN" ]; then echo "error: Python 3.12 or newer is needed (see .python-version); install it and retry." >&2; exit 1; fi; \
