@@ -246,6 +246,13 @@ if TASKS_BACKEND not in _TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}")
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 
+# --- Scheduling -----------------------------------------------------------------------------
+# Patients may cancel or move an appointment online until this many hours before it starts.
+APPOINTMENT_CANCEL_CUTOFF_HOURS = env_int("APPOINTMENT_CANCEL_CUTOFF_HOURS", 2)
+APPOINTMENT_REMINDER_HOURS = env_int("APPOINTMENT_REMINDER_HOURS", 24, minimum=1)
+# How long a slot freed for the waitlist is held for the patient it is offered to.
+WAITLIST_HOLD_MINUTES = env_int("WAITLIST_HOLD_MINUTES", 30, minimum=1)
+
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 CACHES = {

@@ -5,3 +5,6 @@ class SchedulingConfig(AppConfig):
     name = "hms.scheduling"
     label = "scheduling"
     verbose_name = "Scheduling"
+
+    def ready(self) -> None:
+        from hms.scheduling import handlers  # noqa: F401  (subscribes to domain events)

@@ -1,0 +1,740 @@
+"""Every write of the scheduling app: booking, the visit's states, schedules, waitlist, reminders.
+
+Double booking is refused by the database (see migration 0002); the services only turn the
+database's refusal into a clear Conflict. State changes are conditional updates
+(`UPDATE ... WHERE status = <expected>`), so two clerks pressing a button at once cannot both win.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from hms.core.audit import audit_record
+from hms.core.errors import Conflict, DomainError, NotAllowed, NotFound
+from hms.core.events import emit
+from hms.core.models import Department
+from hms.core.permissions import Perm, Role, user_has_perm
+from hms.scheduling import slots as slot_engine
+from hms.scheduling.models import (
+    RELEASED_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    BookingChannel,
+    BookingKind,
+    MergeMove,
+    Notification,
+    Reminder,
+    ReminderKind,
+    ReminderOptOut,
+    Schedule,
+    ScheduleException,
+    Service,
+    WaitlistEntry,
+    WaitlistStatus,
+    WorkingHours,
+    new_calendar_token,
+)
+
+S = AppointmentStatus
+
+
+def _conflict_from(exc: IntegrityError) -> Conflict:
+    text = str(exc).lower()
+    if "patient" in text:
+        return Conflict("The patient already has an appointment at that time.", code="patient_busy")
+    return Conflict("That time has just been taken. Please choose another slot.", code="slot_taken")
+
+
+def _fmt(moment: datetime) -> str:
+    return timezone.localtime(moment, slot_engine.local_zone()).strftime("%a %d %b %Y, %H:%M")
+
+
+def _is_patient_actor(actor) -> bool:
+    return actor is not None and actor.role == Role.PATIENT
+
+
+def _check_may_act_for(actor, patient) -> None:
+    """A patient acts only for their own record; staff need the booking permission."""
+    if _is_patient_actor(actor):
+        if not user_has_perm(actor, Perm.PORTAL_USE) or patient.user_id != actor.pk:
+            raise NotFound("No such patient.")
+    elif not user_has_perm(actor, Perm.APPOINTMENT_BOOK):
+        raise NotAllowed("Your role may not book appointments.")
+
+
+def notify(*, user, title: str, body: str = "", url: str = "", email: str = "") -> Notification:
+    """An in-app notification, and an email after commit when an address is given."""
+    notice = Notification.objects.create(user=user, title=title, body=body, url=url)
+    if email:
+        transaction.on_commit(
+            lambda: send_mail(title, body, settings.DEFAULT_FROM_EMAIL, [email], fail_silently=True)
+        )
+    return notice
+
+
+def notification_mark_read(*, user, notification_id: int) -> None:
+    """A user marks one of their own notifications read."""
+    Notification.objects.filter(pk=notification_id, user=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+# --- Services and schedules ------------------------------------------------------------------
+
+
+def service_create(
+    *, actor, department: Department, name: str, duration_minutes: int, price_code: str = ""
+) -> Service:
+    """A department offers a new bookable service."""
+    with transaction.atomic():
+        service = Service.objects.create(
+            department=department,
+            name=name,
+            duration_minutes=duration_minutes,
+            price_code=price_code,
+        )
+        audit_record(action="scheduling.service_create", actor=actor, obj=service)
+    return service
+
+
+def schedule_ensure(*, actor, practitioner, department: Department | None = None) -> Schedule:
+    """The practitioner's schedule, created on first use in their staff department."""
+    if practitioner.role != Role.DOCTOR:
+        raise DomainError("Only doctors have bookable schedules.", code="not_a_practitioner")
+    existing = Schedule.objects.filter(practitioner=practitioner).first()
+    if existing is not None:
+        return existing
+    profile = getattr(practitioner, "staff_profile", None)
+    department = department or (profile.department if profile else None)
+    if department is None:
+        raise DomainError("The practitioner has no department.", code="no_department")
+    with transaction.atomic():
+        schedule, created = Schedule.objects.get_or_create(
+            practitioner=practitioner, defaults={"department": department}
+        )
+        if created:
+            audit_record(action="scheduling.schedule_create", actor=actor, obj=schedule)
+    return schedule
+
+
+def schedule_rotate_calendar_token(*, actor, schedule: Schedule) -> Schedule:
+    """A new secret calendar address; the old one stops working at once."""
+    with transaction.atomic():
+        schedule.calendar_token = new_calendar_token()
+        schedule.save(update_fields=["calendar_token", "updated_at"])
+        audit_record(action="scheduling.calendar_token_rotate", actor=actor, obj=schedule)
+    return schedule
+
+
+def _flag_outside_hours(schedule: Schedule) -> list[Appointment]:
+    """Mark (and return) future booked appointments no longer inside working time, so a schedule
+    edit never drops them silently: they are listed for rebooking."""
+    flagged = []
+    upcoming = Appointment.objects.filter(
+        practitioner_id=schedule.practitioner_id,
+        start__gte=timezone.now(),
+        status=S.BOOKED,
+        overbooked=False,
+    )
+    for appointment in upcoming:
+        outside = not slot_engine.pattern_covers(schedule, appointment.start, appointment.end)
+        if outside != appointment.needs_rebooking:
+            Appointment.objects.filter(pk=appointment.pk).update(needs_rebooking=outside)
+        if outside:
+            flagged.append(appointment)
+    return flagged
+
+
+def working_hours_set(*, actor, schedule: Schedule, sessions: list[dict]) -> list[Appointment]:
+    """Replace the weekly pattern. Returns the booked appointments now outside working hours
+    (they keep their time and are flagged for rebooking, never dropped)."""
+    with transaction.atomic():
+        Schedule.objects.select_for_update().get(pk=schedule.pk)
+        schedule.hours.all().delete()
+        WorkingHours.objects.bulk_create([WorkingHours(schedule=schedule, **s) for s in sessions])
+        flagged = _flag_outside_hours(schedule)
+        audit_record(
+            action="scheduling.working_hours_set",
+            actor=actor,
+            obj=schedule,
+            details={"sessions": len(sessions), "needs_rebooking": len(flagged)},
+        )
+    return flagged
+
+
+def working_hours_add(*, actor, schedule: Schedule, **fields) -> tuple[WorkingHours, list]:
+    """Add one weekly session."""
+    with transaction.atomic():
+        session = WorkingHours.objects.create(schedule=schedule, **fields)
+        flagged = _flag_outside_hours(schedule)
+        audit_record(action="scheduling.working_hours_add", actor=actor, obj=session)
+    return session, flagged
+
+
+def working_hours_remove(*, actor, session: WorkingHours) -> list[Appointment]:
+    """Remove one weekly session; returns the appointments that now need rebooking."""
+    schedule = session.schedule
+    with transaction.atomic():
+        audit_record(action="scheduling.working_hours_remove", actor=actor, obj=session)
+        session.delete()
+        flagged = _flag_outside_hours(schedule)
+    return flagged
+
+
+def schedule_exception_add(
+    *,
+    actor,
+    schedule: Schedule | None,
+    kind: str,
+    start: datetime,
+    end: datetime,
+    reason: str = "",
+    slot_minutes: int = 15,
+    location: str = "",
+) -> tuple[ScheduleException, list[Appointment]]:
+    """Leave, a holiday (schedule None: everyone) or an extra session. Booked appointments that
+    fall in removed time are flagged for rebooking and returned."""
+    if end <= start:
+        raise DomainError("The end must be after the start.", fields={"end": "Must be later."})
+    with transaction.atomic():
+        exception = ScheduleException.objects.create(
+            schedule=schedule,
+            kind=kind,
+            start=start,
+            end=end,
+            reason=reason,
+            slot_minutes=slot_minutes,
+            location=location,
+        )
+        targets = [schedule] if schedule else list(Schedule.objects.filter(is_active=True))
+        flagged = [a for s in targets for a in _flag_outside_hours(s)]
+        audit_record(action="scheduling.exception_add", actor=actor, obj=exception)
+    return exception, flagged
+
+
+def schedule_exception_remove(*, actor, exception: ScheduleException) -> list[Appointment]:
+    """Remove an exception; an extra session's appointments are flagged if now outside."""
+    schedule = exception.schedule
+    with transaction.atomic():
+        audit_record(action="scheduling.exception_remove", actor=actor, obj=exception)
+        exception.delete()
+        targets = [schedule] if schedule else list(Schedule.objects.filter(is_active=True))
+        flagged = [a for s in targets for a in _flag_outside_hours(s)]
+    return flagged
+
+
+# --- Booking ---------------------------------------------------------------------------------
+
+
+def appointment_book(
+    *,
+    actor,
+    patient,
+    practitioner,
+    start: datetime,
+    service: Service | None = None,
+    reason: str = "",
+    kind: str = BookingKind.REGULAR,
+    channel: str = BookingChannel.STAFF,
+) -> Appointment:
+    """Book the patient into the practitioner's free slot starting at `start`.
+
+    Exactly one of two bookings of the same or overlapping time wins: the database refuses the
+    other (Conflict `slot_taken`; `patient_busy` when the patient is already booked then).
+    Walk-ins and urgent bookings need the overbook permission, may overlap, and are marked."""
+    _check_may_act_for(actor, patient)
+    if patient.merged_into_id is not None or not patient.is_active:
+        raise DomainError("This patient record was merged or closed.", code="patient_inactive")
+    schedule = Schedule.objects.filter(practitioner=practitioner, is_active=True).first()
+    if schedule is None:
+        raise NotFound("This practitioner takes no appointments.", code="no_schedule")
+    overbook = kind != BookingKind.REGULAR
+    if overbook:
+        if not user_has_perm(actor, Perm.APPOINTMENT_OVERBOOK):
+            raise NotAllowed("Walk-ins and urgent bookings need the overbook permission.")
+        minutes = service.duration_minutes if service else 15
+        end, location = start + timedelta(minutes=minutes), ""
+    else:
+        if start <= timezone.now():
+            raise DomainError("That time has passed.", code="slot_in_past")
+        slot = slot_engine.slot_lookup(
+            practitioner_id=practitioner.pk,
+            start=start,
+            for_patient=patient,
+            online_only=_is_patient_actor(actor),
+        )
+        if slot is None:
+            raise Conflict(
+                "That time is not a free slot. Please choose another.", code="slot_taken"
+            )
+        end, location = slot.end, slot.location
+    try:
+        with transaction.atomic():
+            appointment = Appointment.objects.create(
+                patient=patient,
+                practitioner=practitioner,
+                department_id=schedule.department_id,
+                service=service,
+                start=start,
+                end=end,
+                location=location,
+                kind=kind,
+                overbooked=overbook,
+                channel=channel,
+                reason=reason,
+                booked_by=actor,
+                checked_in_at=timezone.now() if kind == BookingKind.WALK_IN else None,
+                status=S.CHECKED_IN if kind == BookingKind.WALK_IN else S.BOOKED,
+            )
+            WaitlistEntry.objects.filter(
+                patient=patient, status__in=[WaitlistStatus.OFFERED, WaitlistStatus.WAITING]
+            ).filter(
+                Q(practitioner=practitioner)
+                | Q(practitioner__isnull=True, department_id=schedule.department_id)
+            ).update(status=WaitlistStatus.BOOKED, updated_at=timezone.now())
+            audit_record(
+                action="appointment.book",
+                actor=actor,
+                obj=appointment,
+                patient=patient,
+                details={"start": start.isoformat(), "kind": kind, "channel": channel},
+            )
+            if kind == BookingKind.WALK_IN:
+                _emit_checked_in(appointment, actor)
+    except IntegrityError as exc:
+        raise _conflict_from(exc) from None
+    return appointment
+
+
+def appointment_reschedule(*, actor, appointment: Appointment, start: datetime) -> Appointment:
+    """Move a booked appointment to another free slot of the same practitioner. The old time is
+    offered to the waitlist. Refused like a booking when the new time is taken."""
+    _check_may_act_for(actor, appointment.patient)
+    if appointment.status != S.BOOKED:
+        raise Conflict("Only a booked appointment can be moved.", code="invalid_state")
+    if _is_patient_actor(actor):
+        _check_cutoff(appointment, "moved")
+    slot = slot_engine.slot_lookup(
+        practitioner_id=appointment.practitioner_id,
+        start=start,
+        for_patient=appointment.patient,
+        online_only=_is_patient_actor(actor),
+    )
+    if slot is None or start <= timezone.now():
+        raise Conflict("That time is not a free slot. Please choose another.", code="slot_taken")
+    old_start, old_end = appointment.start, appointment.end
+    try:
+        with transaction.atomic():
+            moved = Appointment.objects.filter(pk=appointment.pk, status=S.BOOKED).update(
+                start=slot.start,
+                end=slot.end,
+                location=slot.location,
+                needs_rebooking=False,
+                updated_at=timezone.now(),
+            )
+            if not moved:
+                raise Conflict("The appointment changed meanwhile.", code="invalid_state")
+            audit_record(
+                action="appointment.reschedule",
+                actor=actor,
+                obj=appointment,
+                patient=appointment.patient_id,
+                details={"from": old_start.isoformat(), "to": slot.start.isoformat()},
+            )
+            _offer_freed_time(appointment, old_start, old_end)
+    except IntegrityError as exc:
+        raise _conflict_from(exc) from None
+    appointment.refresh_from_db()
+    return appointment
+
+
+def _check_cutoff(appointment: Appointment, verb: str) -> None:
+    hours = settings.APPOINTMENT_CANCEL_CUTOFF_HOURS
+    if appointment.start - timezone.now() < timedelta(hours=hours):
+        raise DomainError(
+            f"Appointments can be {verb} online up to {hours} hours before they start. "
+            "Please call the hospital.",
+            code="cancellation_cutoff",
+        )
+
+
+def appointment_cancel(*, actor, appointment: Appointment, reason: str) -> Appointment:
+    """Cancel a booked appointment with a reason. Patients may cancel online only until
+    APPOINTMENT_CANCEL_CUTOFF_HOURS before the start. The freed slot goes to the waitlist."""
+    _check_may_act_for(actor, appointment.patient)
+    reason = (reason or "").strip()
+    if _is_patient_actor(actor):
+        _check_cutoff(appointment, "cancelled")
+        reason = reason or "Cancelled by the patient"
+    if not reason:
+        raise DomainError("Give a reason for cancelling.", fields={"reason": "Required."})
+    with transaction.atomic():
+        now = timezone.now()
+        cancelled = Appointment.objects.filter(pk=appointment.pk, status=S.BOOKED).update(
+            status=S.CANCELLED, cancelled_at=now, cancel_reason=reason[:300], updated_at=now
+        )
+        if not cancelled:
+            raise Conflict("Only a booked appointment can be cancelled.", code="invalid_state")
+        audit_record(
+            action="appointment.cancel",
+            actor=actor,
+            obj=appointment,
+            patient=appointment.patient_id,
+            details={"reason": reason},
+        )
+        if not appointment.overbooked:
+            _offer_freed_time(appointment, appointment.start, appointment.end)
+    appointment.refresh_from_db()
+    return appointment
+
+
+def _transition(
+    *, actor, appointment: Appointment, to: str, allowed_from: tuple, action: str, **extra
+) -> bool:
+    changed = Appointment.objects.filter(pk=appointment.pk, status__in=allowed_from).update(
+        status=to, updated_at=timezone.now(), **extra
+    )
+    if changed:
+        audit_record(action=action, actor=actor, obj=appointment, patient=appointment.patient_id)
+    return bool(changed)
+
+
+def _emit_checked_in(appointment: Appointment, actor) -> None:
+    emit(
+        "appointment.checked_in",
+        appointment_id=str(appointment.pk),
+        patient=appointment.patient,
+        practitioner=appointment.practitioner,
+        department=appointment.department,
+        actor=actor,
+    )
+
+
+def appointment_check_in(*, actor, appointment: Appointment) -> Appointment:
+    """The patient has arrived: booked -> checked in. The clinical record opens the encounter
+    (through the `appointment.checked_in` event)."""
+    if not user_has_perm(actor, Perm.APPOINTMENT_BOOK):
+        raise NotAllowed("Your role may not check patients in.")
+    with transaction.atomic():
+        if not _transition(
+            actor=actor,
+            appointment=appointment,
+            to=S.CHECKED_IN,
+            allowed_from=(S.BOOKED,),
+            action="appointment.check_in",
+            checked_in_at=timezone.now(),
+        ):
+            raise Conflict("Only a booked appointment can be checked in.", code="invalid_state")
+        appointment.refresh_from_db()
+        _emit_checked_in(appointment, actor)
+    return appointment
+
+
+def appointment_mark_no_show(*, actor, appointment: Appointment) -> Appointment:
+    """A booked patient did not come: only once the appointment's time has begun."""
+    if not user_has_perm(actor, Perm.APPOINTMENT_BOOK):
+        raise NotAllowed("Your role may not record no-shows.")
+    if appointment.start > timezone.now():
+        raise DomainError("A no-show can be recorded only after the start.", code="too_early")
+    with transaction.atomic():
+        if not _transition(
+            actor=actor,
+            appointment=appointment,
+            to=S.NO_SHOW,
+            allowed_from=(S.BOOKED,),
+            action="appointment.no_show",
+        ):
+            raise Conflict("Only a booked appointment can be a no-show.", code="invalid_state")
+    appointment.refresh_from_db()
+    return appointment
+
+
+def appointment_start_consultation(*, actor, appointment_id, encounter=None) -> bool:
+    """The doctor opened the encounter: booked/checked in -> in consultation (idempotent)."""
+    appointment = Appointment.objects.filter(pk=appointment_id).first()
+    if appointment is None:
+        return False
+    with transaction.atomic():
+        return _transition(
+            actor=actor,
+            appointment=appointment,
+            to=S.IN_CONSULTATION,
+            allowed_from=(S.BOOKED, S.CHECKED_IN),
+            action="appointment.consultation_start",
+            started_at=timezone.now(),
+            encounter_ref=str(getattr(encounter, "pk", "") or "")[:64],
+        )
+
+
+def appointment_complete(*, actor, appointment_id, encounter=None) -> bool:
+    """The encounter was completed: the appointment is completed (idempotent)."""
+    appointment = Appointment.objects.filter(pk=appointment_id).first()
+    if appointment is None:
+        return False
+    with transaction.atomic():
+        return _transition(
+            actor=actor,
+            appointment=appointment,
+            to=S.COMPLETED,
+            allowed_from=(S.BOOKED, S.CHECKED_IN, S.IN_CONSULTATION),
+            action="appointment.complete",
+            completed_at=timezone.now(),
+        )
+
+
+def appointments_move_for_merge(*, actor, survivor, duplicate, merge_id: str) -> int:
+    """A patient merge moves the duplicate's appointments to the survivor. Where the survivor is
+    already booked at the same time, the duplicate's appointment is cancelled instead."""
+    moved = 0
+    with transaction.atomic():
+        for appointment in Appointment.objects.select_for_update().filter(patient=duplicate):
+            clash = (
+                appointment.is_active
+                and Appointment.objects.filter(
+                    patient=survivor, start__lt=appointment.end, end__gt=appointment.start
+                )
+                .exclude(status__in=RELEASED_STATUSES)
+                .exists()
+            )
+            if clash:
+                Appointment.objects.filter(pk=appointment.pk).update(
+                    status=S.CANCELLED,
+                    cancelled_at=timezone.now(),
+                    cancel_reason="Duplicate booking found when patient records were merged",
+                )
+            MergeMove.objects.create(
+                merge_id=str(merge_id), appointment=appointment, from_patient=duplicate
+            )
+            Appointment.objects.filter(pk=appointment.pk).update(patient=survivor)
+            moved += 1
+        audit_record(
+            action="appointment.merge_move",
+            actor=actor,
+            patient=survivor,
+            details={"merge_id": str(merge_id), "duplicate": str(duplicate.pk), "moved": moved},
+        )
+    return moved
+
+
+def appointments_move_back_for_unmerge(*, actor, merge_id: str) -> int:
+    """Undoing a merge moves the appointments it moved back to their first patient."""
+    count = 0
+    with transaction.atomic():
+        for move in MergeMove.objects.filter(merge_id=str(merge_id)):
+            Appointment.objects.filter(pk=move.appointment_id).update(patient=move.from_patient_id)
+            count += 1
+        MergeMove.objects.filter(merge_id=str(merge_id)).delete()
+        audit_record(
+            action="appointment.unmerge_move",
+            actor=actor,
+            details={"merge_id": str(merge_id), "moved": count},
+        )
+    return count
+
+
+# --- Waitlist --------------------------------------------------------------------------------
+
+
+def waitlist_join(
+    *, actor, patient, department: Department, practitioner=None, note: str = ""
+) -> WaitlistEntry:
+    """The patient waits for an earlier slot with a practitioner or anyone in a department."""
+    _check_may_act_for(actor, patient)
+    with transaction.atomic():
+        entry = WaitlistEntry.objects.create(
+            patient=patient, department=department, practitioner=practitioner, note=note
+        )
+        audit_record(action="waitlist.join", actor=actor, obj=entry, patient=patient)
+    return entry
+
+
+def _slot_key(start: datetime) -> str:
+    return start.astimezone(timezone.UTC).isoformat()
+
+
+def _offer_freed_time(appointment: Appointment, start: datetime, end: datetime) -> None:
+    if start > timezone.now():
+        waitlist_offer_slot(
+            practitioner_id=appointment.practitioner_id,
+            department_id=appointment.department_id,
+            start=start,
+            end=end,
+        )
+
+
+def waitlist_offer_slot(
+    *, practitioner_id: int, department_id: int, start: datetime, end: datetime
+) -> WaitlistEntry | None:
+    """Offer a freed slot to the first patient waiting for that practitioner or department
+    (who has not let this slot go before), holding it for WAITLIST_HOLD_MINUTES."""
+    busy = (
+        Appointment.objects.filter(
+            practitioner_id=practitioner_id, start__lt=end, end__gt=start, overbooked=False
+        )
+        .exclude(status__in=RELEASED_STATUSES)
+        .exists()
+    )
+    if busy:
+        return None
+    key = _slot_key(start)
+    with transaction.atomic():
+        candidates = (
+            WaitlistEntry.objects.select_for_update()
+            .filter(status=WaitlistStatus.WAITING)
+            .filter(
+                Q(practitioner_id=practitioner_id)
+                | Q(practitioner__isnull=True, department_id=department_id)
+            )
+            .select_related("patient")
+            .order_by("created_at", "pk")
+        )
+        for entry in candidates:
+            if key in entry.declined:
+                continue
+            hold = timedelta(minutes=settings.WAITLIST_HOLD_MINUTES)
+            entry.status = WaitlistStatus.OFFERED
+            entry.offered_practitioner_id = practitioner_id
+            entry.offered_start, entry.offered_end = start, end
+            entry.offer_expires_at = timezone.now() + hold
+            entry.save()
+            audit_record(
+                action="waitlist.offer", obj=entry, patient=entry.patient, details={"start": key}
+            )
+            patient = entry.patient
+            if patient.user_id:
+                notify(
+                    user=patient.user,
+                    title="An earlier appointment is free for you",
+                    body=(
+                        f"A slot on {_fmt(start)} is held for you until "
+                        f"{_fmt(entry.offer_expires_at)}. Book it in the portal."
+                    ),
+                    url=reverse("scheduling:portal-appointments"),
+                    email=patient.email if patient.consent_email else "",
+                )
+            return entry
+    return None
+
+
+def waitlist_release_offer(*, entry: WaitlistEntry, actor=None) -> WaitlistEntry | None:
+    """The holder let the offer go (or it expired): they wait again, and the slot goes to the
+    next patient. Returns the next offer, if any."""
+    with transaction.atomic():
+        released = WaitlistEntry.objects.filter(pk=entry.pk, status=WaitlistStatus.OFFERED)
+        entry = released.select_for_update().first()
+        if entry is None:
+            return None
+        practitioner_id, start, end = (
+            entry.offered_practitioner_id,
+            entry.offered_start,
+            entry.offered_end,
+        )
+        entry.declined = [*entry.declined, _slot_key(start)]
+        entry.status = WaitlistStatus.WAITING
+        entry.offered_practitioner_id = entry.offered_start = entry.offered_end = None
+        entry.offer_expires_at = None
+        entry.save()
+        audit_record(action="waitlist.release", actor=actor, obj=entry, patient=entry.patient_id)
+        return waitlist_offer_slot(
+            practitioner_id=practitioner_id,
+            department_id=entry.department_id,
+            start=start,
+            end=end,
+        )
+
+
+def waitlist_expire_offers(*, now: datetime | None = None) -> int:
+    """Pass every expired hold on to the next waiting patient. Safe to run at any time."""
+    now = now or timezone.now()
+    expired = WaitlistEntry.objects.filter(status=WaitlistStatus.OFFERED, offer_expires_at__lte=now)
+    count = 0
+    for entry in expired:
+        waitlist_release_offer(entry=entry)
+        count += 1
+    return count
+
+
+# --- Reminders -------------------------------------------------------------------------------
+
+
+def reminder_opt_out_set(*, actor, patient, opted_out: bool) -> None:
+    """The patient turns appointment reminders off (or on again)."""
+    _check_may_act_for(actor, patient)
+    with transaction.atomic():
+        if opted_out:
+            ReminderOptOut.objects.get_or_create(patient=patient)
+        else:
+            ReminderOptOut.objects.filter(patient=patient).delete()
+        audit_record(
+            action="reminder.opt_out" if opted_out else "reminder.opt_in",
+            actor=actor,
+            patient=patient,
+        )
+
+
+def reminders_send_due(*, now: datetime | None = None) -> int:
+    """Remind each patient once, APPOINTMENT_REMINDER_HOURS before a booked appointment, in the
+    portal and by email (if they agreed to email). The reminder row is claimed first under a
+    unique constraint, so a job that runs twice (or twice at once) sends one reminder."""
+    now = now or timezone.now()
+    horizon = now + timedelta(hours=settings.APPOINTMENT_REMINDER_HOURS)
+    due = (
+        Appointment.objects.filter(status=S.BOOKED, start__gt=now, start__lte=horizon)
+        .exclude(reminders__kind=ReminderKind.BEFORE_VISIT)
+        .select_related("patient", "patient__user", "practitioner", "department")
+    )
+    opted_out = set(
+        ReminderOptOut.objects.filter(patient__in=due.values("patient")).values_list(
+            "patient_id", flat=True
+        )
+    )
+    sent = 0
+    for appointment in due:
+        patient = appointment.patient
+        wants = patient.pk not in opted_out
+        by_email = wants and patient.consent_email and bool(patient.email)
+        in_app = wants and patient.user_id is not None
+        try:
+            with transaction.atomic():
+                Reminder.objects.create(
+                    appointment=appointment,
+                    kind=ReminderKind.BEFORE_VISIT,
+                    by_email=by_email,
+                    in_app=in_app,
+                )
+                if in_app or by_email:
+                    title = f"Reminder: appointment on {_fmt(appointment.start)}"
+                    body = (
+                        f"You are booked with {appointment.practitioner.full_name} "
+                        f"({appointment.department.name}) on {_fmt(appointment.start)}"
+                        f"{', ' + appointment.location if appointment.location else ''}."
+                    )
+                    if in_app:
+                        notify(
+                            user=patient.user,
+                            title=title,
+                            body=body,
+                            url=reverse("scheduling:portal-appointments"),
+                            email=patient.email if by_email else "",
+                        )
+                    else:
+                        transaction.on_commit(
+                            lambda t=title, b=body, to=patient.email: send_mail(
+                                t, b, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=True
+                            )
+                        )
+                    sent += 1
+                audit_record(
+                    action="appointment.reminder",
+                    obj=appointment,
+                    patient=patient,
+                    details={"email": by_email, "in_app": in_app},
+                )
+        except IntegrityError:
+            continue  # another run claimed this reminder first
+    return sent

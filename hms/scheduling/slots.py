@@ -1,0 +1,230 @@
+"""Free slots, computed (never stored) from weekly working hours, exceptions and appointments.
+
+A slot maps to a FHIR Slot with status "free"; its id is `<practitioner id>.<start as UTC>`.
+Working hours are in the hospital's TIME_ZONE, so a 09:00 session stays at 09:00 across DST.
+The whole computation takes a fixed number of queries, whatever the range or head count.
+"""
+
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from hms.scheduling.models import (
+    RELEASED_STATUSES,
+    Appointment,
+    ExceptionKind,
+    Schedule,
+    ScheduleException,
+    WaitlistEntry,
+    WaitlistStatus,
+    WorkingHours,
+)
+
+
+@dataclass(frozen=True)
+class Slot:
+    practitioner_id: int
+    department_id: int
+    start: datetime
+    end: datetime
+    location: str = ""
+
+    @property
+    def slot_id(self) -> str:
+        return f"{self.practitioner_id}.{self.start.astimezone(timezone.UTC):%Y%m%dT%H%M%SZ}"
+
+
+def local_zone() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def _days(start: datetime, end: datetime) -> Iterable[date]:
+    zone = local_zone()
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    last = end.astimezone(zone).date()
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def _at(day: date, moment: time) -> datetime:
+    return datetime.combine(day, moment, tzinfo=local_zone())
+
+
+def _overlaps(a_start, a_end, b_start, b_end) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+def _step(start: datetime, end: datetime, minutes: int, skip=None) -> Iterable[tuple]:
+    length = timedelta(minutes=minutes)
+    cursor = start
+    while cursor + length <= end:
+        if skip is None or not _overlaps(cursor, cursor + length, *skip):
+            yield cursor, cursor + length
+        cursor += length
+
+
+def working_slots(schedule: Schedule, hours, exceptions, start: datetime, end: datetime):
+    """Every slot the pattern offers between start and end, booked or not (no queries)."""
+    by_weekday = defaultdict(list)
+    for session in hours:
+        by_weekday[session.weekday].append(session)
+    candidates: list[tuple[datetime, datetime, str]] = []
+    for day in _days(start, end):
+        for session in by_weekday.get(day.weekday(), ()):
+            skip = None
+            if session.break_start and session.break_end:
+                skip = (_at(day, session.break_start), _at(day, session.break_end))
+            for s, e in _step(
+                _at(day, session.start_time), _at(day, session.end_time), session.slot_minutes, skip
+            ):
+                candidates.append((s, e, session.location))
+    closed = []
+    for exc in exceptions:
+        if exc.kind == ExceptionKind.EXTRA:
+            if exc.schedule_id == schedule.pk:
+                for s, e in _step(exc.start, exc.end, exc.slot_minutes):
+                    candidates.append((s, e, exc.location))
+        elif exc.schedule_id in (None, schedule.pk):
+            closed.append((exc.start, exc.end))
+    seen = set()
+    result = []
+    for s, e, location in sorted(candidates):
+        if s < start or e > end or s in seen:
+            continue
+        if any(_overlaps(s, e, c_start, c_end) for c_start, c_end in closed):
+            continue
+        seen.add(s)
+        result.append(Slot(schedule.practitioner_id, schedule.department_id, s, e, location))
+    return result
+
+
+def free_slots(
+    *,
+    start: datetime,
+    end: datetime,
+    practitioner_ids: Iterable[int] | None = None,
+    department_id: int | None = None,
+    for_patient=None,
+    online_only: bool = False,
+    now: datetime | None = None,
+) -> list[Slot]:
+    """Free slots in [start, end) of the matching practitioners, in time order. A slot is free
+    when it is in the working pattern, in the future, overlaps no active regular appointment,
+    and is not held by a waitlist offer for someone other than `for_patient`. Six queries."""
+    now = now or timezone.now()
+    start = max(start, now)
+    if end <= start:
+        return []
+    schedules = Schedule.objects.filter(is_active=True, practitioner__is_active=True)
+    if practitioner_ids is not None:
+        schedules = schedules.filter(practitioner_id__in=list(practitioner_ids))
+    if department_id is not None:
+        schedules = schedules.filter(department_id=department_id)
+    if online_only:
+        schedules = schedules.filter(bookable_online=True)
+    schedules = list(schedules)
+    if not schedules:
+        return []
+    ids = [s.pk for s in schedules]
+    practitioners = [s.practitioner_id for s in schedules]
+    hours = defaultdict(list)
+    for session in WorkingHours.objects.filter(schedule_id__in=ids):
+        hours[session.schedule_id].append(session)
+    exceptions = list(
+        ScheduleException.objects.filter(
+            Q(schedule_id__in=ids) | Q(schedule__isnull=True), start__lt=end, end__gt=start
+        )
+    )
+    busy = defaultdict(list)
+    for practitioner_id, s, e in (
+        Appointment.objects.filter(
+            practitioner_id__in=practitioners, start__lt=end, end__gt=start, overbooked=False
+        )
+        .exclude(status__in=RELEASED_STATUSES)
+        .values_list("practitioner_id", "start", "end")
+    ):
+        busy[practitioner_id].append((s, e))
+    held = WaitlistEntry.objects.filter(
+        status=WaitlistStatus.OFFERED,
+        offer_expires_at__gt=now,
+        offered_practitioner_id__in=practitioners,
+        offered_start__lt=end,
+        offered_end__gt=start,
+    )
+    if for_patient is not None:
+        held = held.exclude(patient=for_patient)
+    for practitioner_id, s, e in held.values_list(
+        "offered_practitioner_id", "offered_start", "offered_end"
+    ):
+        busy[practitioner_id].append((s, e))
+    result = []
+    for schedule in schedules:
+        taken = busy.get(schedule.practitioner_id, [])
+        for slot in working_slots(schedule, hours[schedule.pk], exceptions, start, end):
+            if not any(_overlaps(slot.start, slot.end, s, e) for s, e in taken):
+                result.append(slot)
+    result.sort(key=lambda slot: (slot.start, slot.practitioner_id))
+    return result
+
+
+def next_free_slots(
+    practitioner_ids: Iterable[int], *, days: int = 28, online_only: bool = False
+) -> dict[int, Slot]:
+    """The first free slot of each practitioner within `days` (absent when none)."""
+    now = timezone.now()
+    first: dict[int, Slot] = {}
+    for slot in free_slots(
+        start=now,
+        end=now + timedelta(days=days),
+        practitioner_ids=practitioner_ids,
+        online_only=online_only,
+    ):
+        first.setdefault(slot.practitioner_id, slot)
+    return first
+
+
+def slot_lookup(
+    *, practitioner_id: int, start: datetime, for_patient=None, online_only: bool = False
+) -> Slot | None:
+    """The free slot of this practitioner that begins exactly at `start`, if there is one."""
+    for slot in free_slots(
+        start=start,
+        end=start + timedelta(hours=12),
+        practitioner_ids=[practitioner_id],
+        for_patient=for_patient,
+        online_only=online_only,
+    ):
+        if slot.start == start:
+            return slot
+    return None
+
+
+def pattern_covers(schedule: Schedule, start: datetime, end: datetime) -> bool:
+    """True when [start, end) lies inside the practitioner's working time (booked or not)."""
+    hours = list(schedule.hours.all())
+    exceptions = list(
+        ScheduleException.objects.filter(
+            Q(schedule=schedule) | Q(schedule__isnull=True), start__lt=end, end__gt=start
+        )
+    )
+    slots = working_slots(schedule, hours, exceptions, start - timedelta(days=1), end)
+    return any(s.start <= start and end <= s.end for s in slots) or _covered_by_run(
+        slots, start, end
+    )
+
+
+def _covered_by_run(slots, start, end) -> bool:
+    cursor = start
+    for slot in slots:
+        if slot.start <= cursor < slot.end:
+            cursor = slot.end
+            if cursor >= end:
+                return True
+    return False
