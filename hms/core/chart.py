@@ -20,6 +20,9 @@ class ChartSection:
     perm: Perm  # who may see this section
     template: str  # rendered with {"section": ..., "patient": ..., **load(...)}
     load: Callable[..., dict[str, Any]]  # load(patient=..., user=...) -> template context
+    # True: shown in the chart's banner (allergies, alerts) instead of the body. The template
+    # is then rendered inside the banner, so keep it short (a line of badges).
+    banner: bool = False
 
 
 _sections: dict[str, ChartSection] = {}

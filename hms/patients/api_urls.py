@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from hms.patients.api import PatientViewSet
+
+router = SimpleRouter()
+router.register("patients", PatientViewSet, basename="api-patients")
+
+urlpatterns = router.urls

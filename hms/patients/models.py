@@ -23,6 +23,18 @@ class MrnCounter(models.Model):
         return f"MRN counter at {self.last_serial}"
 
 
+def photo_path(patient: "Patient", filename: str) -> str:
+    """A random file name under MEDIA_ROOT (outside the web root): no patient data in the path."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    return f"patients/photos/{uuid.uuid4().hex}.{extension}"
+
+
+class PatientQuerySet(models.QuerySet):
+    def current(self):
+        """Records in use: a merged duplicate is hidden from lists and search."""
+        return self.filter(merged_into__isnull=True)
+
+
 class Patient(TimeStampedModel):
     """A person the hospital cares for. `mrn` is assigned once and never changes or repeats."""
 
@@ -44,7 +56,7 @@ class Patient(TimeStampedModel):
     sex = models.CharField(max_length=16, choices=Sex.choices, default=Sex.UNKNOWN)
     gender_identity = models.CharField(max_length=60, blank=True)
     preferred_language = models.CharField(max_length=40, blank=True, default="English")
-    photo = models.ImageField(upload_to="patients/photos/", null=True, blank=True)
+    photo = models.ImageField(upload_to=photo_path, null=True, blank=True)
     # Contacts
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
@@ -75,6 +87,8 @@ class Patient(TimeStampedModel):
     )
     is_active = models.BooleanField(default=True)
 
+    objects = PatientQuerySet.as_manager()
+
     class Meta:
         ordering = ["family_name", "given_name"]
         indexes = [
@@ -95,6 +109,11 @@ class Patient(TimeStampedModel):
     @property
     def full_name(self) -> str:
         return " ".join(p for p in (self.given_name, self.middle_names, self.family_name) if p)
+
+    @property
+    def mrn_display(self) -> str:
+        """The MRN as printed on wristbands and letters: serial, dash, check digit."""
+        return f"{self.mrn[:-1]}-{self.mrn[-1]}" if self.mrn else ""
 
     def age_on(self, day: date) -> int:
         born = self.birth_date
@@ -129,3 +148,83 @@ class PatientIdentifier(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_system_display()}: {self.value}"
+
+
+class PatientNameToken(models.Model):
+    """One word of a patient's name (folded), so a name is found by the prefix of any word in
+    any order through a plain B-tree index on every database."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="name_tokens")
+    token = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "token"], name="patient_name_token_unique")
+        ]
+        indexes = [models.Index(fields=["token", "patient"], name="patient_name_token_idx")]
+
+    def __str__(self) -> str:
+        return self.token
+
+
+class PatientNameWord(models.Model):
+    """Every distinct name word ever registered: the small vocabulary that a mistyped search
+    word is corrected against (typo tolerance without scanning the patients)."""
+
+    word = models.CharField(max_length=100, unique=True)
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class PatientMerge(TimeStampedModel):
+    """Two records of one person joined: `duplicate` now points at `survivor`.
+
+    `moved` lists, per model label, the ids of the rows that moved from the duplicate to the
+    survivor (identifiers, the portal account, and whatever other apps' subscribers report), so
+    an administrator can undo the merge exactly.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    survivor = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="merges_kept")
+    duplicate = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="merges_absorbed")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    moved = models.JSONField(default=dict, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(survivor=models.F("duplicate")),
+                name="patient_merge_two_records",
+            ),
+            # A record is absorbed at most once at a time (an undone merge frees it again).
+            models.UniqueConstraint(
+                fields=["duplicate"],
+                condition=models.Q(undone_at__isnull=True),
+                name="patient_merge_one_live_per_duplicate",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.duplicate_id} merged into {self.survivor_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.undone_at is None
+
+    def record_moved(self, label: str, ids) -> None:
+        """Subscribers of `patient.merged` call this with the ids of the rows they moved."""
+        bucket = self.moved.setdefault(label, [])
+        bucket.extend(str(i) for i in ids)
+
+    def moved_ids(self, label: str) -> list[str]:
+        """Subscribers of `patient.unmerged` move these rows back to the duplicate."""
+        return list(self.moved.get(label, []))

@@ -1,9 +1,22 @@
 """Reads of patient records: every one checks who asks and leaves an audit row."""
 
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
 from hms.core.audit import audit_record
-from hms.core.errors import NotFound
+from hms.core.chart import ChartSection, sections_for
+from hms.core.errors import NotAllowed, NotFound
 from hms.core.permissions import Perm, Role, user_has_perm
-from hms.patients.models import Patient
+from hms.patients.models import Patient, PatientMerge, PatientNameToken, PatientNameWord
+from hms.patients.mrn import luhn_digit, mrn_format, mrn_is_valid
+from hms.patients.normalize import digits, fold
 
 
 def patient_get_for_user(*, user, patient_id, action: str = "patient.view") -> Patient:
@@ -11,7 +24,7 @@ def patient_get_for_user(*, user, patient_id, action: str = "patient.view") -> P
     themself. Anyone else gets NotFound, so a record's existence does not leak. Audited."""
     try:
         patient = Patient.objects.select_related("merged_into").get(pk=patient_id)
-    except (Patient.DoesNotExist, ValueError, TypeError):
+    except (Patient.DoesNotExist, ValueError, TypeError, ValidationError):
         raise NotFound("No such patient.") from None
     if not can_view_patient(user, patient):
         raise NotFound("No such patient.")
@@ -35,3 +48,314 @@ def patient_of_user(user) -> Patient | None:
     if not user.is_authenticated or user.role != Role.PATIENT:
         return None
     return Patient.objects.filter(user=user, merged_into__isnull=True).first()
+
+
+# --- Search -------------------------------------------------------------------------------
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+_DMY_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
+_NUMBER = re.compile(r"^[\d\s+()./-]+$")
+_MRN_WITH_DASH = re.compile(r"^(\d{1,8})-(\d)$")
+MAX_PAGE_SIZE = 100
+
+
+@dataclass
+class ParsedQuery:
+    words: list[str] = field(default_factory=list)
+    mrns: list[str] = field(default_factory=list)
+    phone: str = ""
+    birth_date: date | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.words or self.mrns or self.phone or self.birth_date)
+
+
+@dataclass
+class SearchPage:
+    """One page of search results; no total count (counting a million rows is not free)."""
+
+    patients: list[Patient]
+    number: int
+    page_size: int
+    has_next: bool
+    query: str
+    corrected: list[str] = field(default_factory=list)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def parse_date(text: str) -> date | None:
+    text = text.strip()
+    try:
+        if _ISO_DATE.match(text):
+            return date.fromisoformat("-".join(part.zfill(2) for part in text.split("-")))
+        match = _DMY_DATE.match(text)
+        if match:
+            day, month, year = (int(g) for g in match.groups())
+            return date(year, month, day)
+    except ValueError:
+        return None
+    return None
+
+
+def _mrn_candidates(text: str) -> list[str]:
+    """What an MRN typed in any usual way can mean: '00001234-6', '000012346', '1234-6', '1234'."""
+    text = text.strip()
+    match = _MRN_WITH_DASH.match(text)
+    if match:
+        body = match.group(1).zfill(8)
+        return [body + match.group(2)] if luhn_digit(body) == match.group(2) else []
+    number = digits(text)
+    if not number or len(number) > 9:
+        return []
+    found = []
+    if len(number) == 9 and mrn_is_valid(number):
+        found.append(number)
+    if len(number) <= 8:
+        found.append(mrn_format(int(number)))  # the serial without its check digit
+        if len(number) >= 2 and luhn_digit(number[:-1].zfill(8)) == number[-1]:
+            found.append(number[:-1].zfill(8) + number[-1])
+    return found
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Split a search box entry into MRN, phone, date of birth and name words."""
+    parsed = ParsedQuery()
+    text = (text or "").strip()[:200]
+    if not text:
+        return parsed
+    whole_date = parse_date(text)
+    if whole_date:
+        parsed.birth_date = whole_date
+        return parsed
+    if _NUMBER.match(text):
+        parsed.mrns = _mrn_candidates(text)
+        number = digits(text)
+        if len(number) >= 4:
+            parsed.phone = number
+        return parsed
+    for part in text.split():
+        day = parse_date(part)
+        if day:
+            parsed.birth_date = day
+        else:
+            parsed.words.extend(fold(part).split())
+    return parsed
+
+
+def _prefix_range(field_name: str, prefix: str) -> Q:
+    """`field LIKE 'prefix%'` written as a range, so a plain B-tree index serves it on SQLite
+    and PostgreSQL alike (keys are lower-case ASCII letters and digits)."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return Q(**{f"{field_name}__gte": prefix, f"{field_name}__lt": upper})
+
+
+def _name_filter(words: list[str], alternatives: dict[str, list[str]] | None = None) -> Q:
+    condition = Q()
+    for word in words:
+        choices = (alternatives or {}).get(word)
+        tokens = PatientNameToken.objects.filter(
+            Q(token__in=choices) if choices else _prefix_range("token", word)
+        )
+        condition &= Q(pk__in=tokens.values("patient_id"))
+    return condition
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and swaps of
+    two neighbouring letters ('jhon' -> 'john') each count as one typo."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, char_b in enumerate(b, 1):
+            cost = 0 if char_a == char_b else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _corrections(words: list[str]) -> dict[str, list[str]]:
+    """For each word that starts no known name word, the nearest known words (typo tolerance).
+    Looks only at the vocabulary of distinct name words sharing the first letter (or the next
+    two letters), never at the patients."""
+    fixes: dict[str, list[str]] = {}
+    for word in words:
+        if len(word) < 3 or PatientNameWord.objects.filter(_prefix_range("word", word)).exists():
+            continue
+        nearby = PatientNameWord.objects.filter(
+            _prefix_range("word", word[0]) | _prefix_range("word", word[1:3])
+        ).values_list("word", flat=True)[:5000]
+        allowed = 1 if len(word) <= 5 else 2
+        scored = [(edit_distance(word, known), known) for known in nearby]
+        scored = [(d, known) for d, known in scored if d <= allowed]
+        if scored:
+            best = min(d for d, _ in scored)
+            fixes[word] = sorted(known for d, known in scored if d == best)
+    return fixes
+
+
+def patient_search(
+    *, user, query: str = "", page: int = 1, page_size: int = 25, audit: bool = True
+) -> SearchPage:
+    """Patients matching one search box entry: MRN (with or without dash or check digit),
+    phone, date of birth (ISO or dd/mm/yyyy) or name words (prefixes, any order, accents and
+    case ignored, one typo tolerated). Merged duplicates are hidden. Staff who read
+    demographics only; audited."""
+    if not user_has_perm(user, Perm.PATIENT_VIEW_DEMOGRAPHICS):
+        raise NotAllowed("Your role does not allow searching patients.")
+    page = max(1, int(page or 1))
+    page_size = max(1, min(int(page_size or 25), MAX_PAGE_SIZE))
+    parsed = parse_query(query)
+    corrected: list[str] = []
+
+    def run(alternatives=None) -> list[Patient]:
+        rows = Patient.objects.current()
+        if parsed.mrns or parsed.phone:
+            number = Q(mrn__in=parsed.mrns) if parsed.mrns else Q(pk__in=[])
+            if parsed.phone:
+                number |= _prefix_range("search_phone", parsed.phone)
+            rows = rows.filter(number)
+        if parsed.birth_date:
+            rows = rows.filter(birth_date=parsed.birth_date)
+        if parsed.words:
+            rows = rows.filter(_name_filter(parsed.words, alternatives))
+        start = (page - 1) * page_size
+        return list(
+            rows.order_by("search_family", "search_name", "pk")[start : start + page_size + 1]
+        )
+
+    found = run()
+    if not found and parsed.words and page == 1:
+        fixes = _corrections(parsed.words)
+        if fixes:
+            found = run(fixes)
+            corrected = [fixes.get(word, [word])[0] for word in parsed.words]
+    if audit:
+        audit_record(
+            action="patient.search",
+            actor=user,
+            details={"query": query[:200], "page": page, "results": min(len(found), page_size)},
+        )
+    return SearchPage(
+        patients=found[:page_size],
+        number=page,
+        page_size=page_size,
+        has_next=len(found) > page_size,
+        query=query,
+        corrected=corrected,
+    )
+
+
+# --- Duplicates ---------------------------------------------------------------------------
+
+NAME_SIMILARITY_THRESHOLD = 0.8
+
+
+@dataclass
+class DuplicateMatch:
+    patient: Patient
+    score: float
+    reasons: list[str]
+
+
+def name_similarity(given_a: str, family_a: str, given_b: str, family_b: str) -> float:
+    """0..1: how alike two names are, ignoring case and accents and forgiving a swap of the
+    given and family names."""
+    a, b = fold(f"{given_a} {family_a}"), fold(f"{given_b} {family_b}")
+    swapped = fold(f"{family_a} {given_a}")
+    if not a or not b:
+        return 0.0
+    return max(
+        difflib.SequenceMatcher(None, a, b).ratio(),
+        difflib.SequenceMatcher(None, swapped, b).ratio(),
+        difflib.SequenceMatcher(
+            None, " ".join(sorted(a.split())), " ".join(sorted(b.split()))
+        ).ratio(),
+    )
+
+
+def patient_find_possible_duplicates(
+    *,
+    given_name: str,
+    family_name: str,
+    birth_date: date | None = None,
+    phone: str = "",
+    exclude_id: Any = None,
+    limit: int = 5,
+) -> list[DuplicateMatch]:
+    """Existing records that may be the same person: a similar name (typos, swapped given and
+    family names, accents) with the same date of birth or the same phone number. Looks only
+    at the records sharing the birth date or phone (indexed), so it stays fast."""
+    phone_digits = digits(phone)
+    same = Q()
+    if birth_date:
+        same |= Q(birth_date=birth_date)
+    if len(phone_digits) >= 6:
+        same |= Q(search_phone=phone_digits)
+    if not same:
+        return []
+    candidates = Patient.objects.current().filter(same)
+    if exclude_id:
+        candidates = candidates.exclude(pk=exclude_id)
+    matches = []
+    for candidate in candidates[:500]:
+        similarity = name_similarity(
+            given_name, family_name, candidate.given_name, candidate.family_name
+        )
+        if similarity < NAME_SIMILARITY_THRESHOLD:
+            continue
+        reasons = ["same name" if similarity == 1 else "similar name"]
+        score = similarity
+        if birth_date and candidate.birth_date == birth_date:
+            reasons.append("same date of birth")
+            score += 0.5
+        if phone_digits and candidate.search_phone == phone_digits:
+            reasons.append("same phone")
+            score += 0.5
+        matches.append(DuplicateMatch(candidate, round(score, 3), reasons))
+    matches.sort(key=lambda m: -m.score)
+    return matches[:limit]
+
+
+def patient_merges_for(*, patient: Patient) -> list[PatientMerge]:
+    return list(
+        PatientMerge.objects.filter(Q(survivor=patient) | Q(duplicate=patient)).select_related(
+            "survivor", "duplicate", "actor", "undone_by"
+        )
+    )
+
+
+# --- The chart ----------------------------------------------------------------------------
+
+
+@dataclass
+class LoadedSection:
+    section: ChartSection
+    context: dict
+
+
+@dataclass
+class Chart:
+    patient: Patient
+    banner: list[LoadedSection]
+    sections: list[LoadedSection]
+    age: int
+
+
+def patient_chart(*, user, patient_id, today: date | None = None) -> Chart:
+    """The chart of one patient: access-checked and audited (patient_get_for_user), then every
+    section the user's role may see, each loading its own data in a bounded number of queries.
+    Sections flagged `banner=True` (allergies, alerts) are shown in the banner."""
+    patient = patient_get_for_user(user=user, patient_id=patient_id, action="patient.chart_view")
+    banner, body = [], []
+    for section in sections_for(user):
+        loaded = LoadedSection(section, section.load(patient=patient, user=user) or {})
+        (banner if getattr(section, "banner", False) else body).append(loaded)
+    today = today or timezone.localdate()
+    return Chart(patient=patient, banner=banner, sections=body, age=patient.age_on(today))

@@ -1,12 +1,43 @@
 """Every write to the patient registry: one transaction each, audited."""
 
-from django.db import transaction
+from collections.abc import Iterable
+from datetime import date
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from hms.core.audit import audit_record
-from hms.core.events import subscribe
-from hms.patients.models import Patient
+from hms.core.errors import Conflict, DomainError
+from hms.core.events import emit, subscribe
+from hms.patients.models import (
+    Patient,
+    PatientIdentifier,
+    PatientMerge,
+    PatientNameToken,
+    PatientNameWord,
+)
 from hms.patients.mrn import mrn_allocate
 from hms.patients.normalize import digits, fold
+
+PHOTO_MAX_BYTES = 2 * 1024 * 1024
+PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png"}
+
+# Fields a caller may set through patient_create / patient_update.
+EDITABLE_FIELDS = frozenset(
+    {
+        "given_name", "middle_names", "family_name", "birth_date", "sex", "gender_identity",
+        "preferred_language", "phone", "email", "address_line", "city", "postal_code", "country",
+        "emergency_contact_name", "emergency_contact_phone", "emergency_contact_relation",
+        "next_of_kin_name", "next_of_kin_phone", "next_of_kin_relation", "insurance_payer",
+        "insurance_policy_number", "consent_data_sharing", "consent_sms", "consent_email",
+    }
+)  # fmt: skip
+_KEY_FIELDS = ("search_name", "search_family", "search_phone")
+
+IDENTIFIER_LABEL = "patients.patientidentifier"
+PORTAL_ACCOUNT_LABEL = "accounts.user"
+MERGED_RECORD_LABEL = "patients.patient"
 
 
 def search_keys(patient: Patient) -> None:
@@ -16,16 +47,304 @@ def search_keys(patient: Patient) -> None:
     patient.search_phone = digits(patient.phone)
 
 
-def patient_create(*, actor, user=None, **fields) -> Patient:
-    """Register a patient with a new MRN. Callers check for duplicates first."""
+def name_words(patient: Patient) -> set[str]:
+    return {word[:100] for word in patient.search_name.split() if word}
+
+
+def _index_name(patient: Patient) -> None:
+    """Rewrite the patient's name tokens and grow the vocabulary used for typo correction."""
+    words = name_words(patient)
+    PatientNameToken.objects.filter(patient=patient).exclude(token__in=words).delete()
+    PatientNameToken.objects.bulk_create(
+        [PatientNameToken(patient=patient, token=word) for word in sorted(words)],
+        ignore_conflicts=True,
+    )
+    PatientNameWord.objects.bulk_create(
+        [PatientNameWord(word=word) for word in sorted(words)], ignore_conflicts=True
+    )
+
+
+def photo_check(photo: UploadedFile) -> None:
+    """A photo is a real JPEG or PNG image of at most 2 MB (the content is checked, not the
+    file name)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if photo.size is not None and photo.size > PHOTO_MAX_BYTES:
+        raise DomainError("The photo is larger than 2 MB.", fields={"photo": ["At most 2 MB."]})
+    try:
+        photo.seek(0)
+        with Image.open(photo) as image:
+            kind = image.format
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        kind = None
+    finally:
+        photo.seek(0)
+    if kind not in PHOTO_FORMATS:
+        raise DomainError(
+            "The photo must be a JPEG or PNG image.", fields={"photo": ["JPEG or PNG only."]}
+        )
+    photo.name = f"photo.{PHOTO_FORMATS[kind]}"
+
+
+def _check_fields(fields: dict) -> None:
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise DomainError(f"Unknown patient fields: {', '.join(sorted(unknown))}.")
+    born = fields.get("birth_date")
+    if isinstance(born, date) and born > timezone.localdate():
+        raise DomainError(
+            "The date of birth is in the future.",
+            fields={"birth_date": ["The date of birth cannot be in the future."]},
+        )
+
+
+def _add_identifiers(patient: Patient, identifiers: Iterable[dict]) -> list[PatientIdentifier]:
+    added = []
+    for item in identifiers:
+        system, value = item.get("system", ""), (item.get("value") or "").strip()
+        if not system or not value:
+            continue
+        identifier = PatientIdentifier(
+            patient=patient, system=system, system_uri=item.get("system_uri", ""), value=value
+        )
+        identifier.full_clean(exclude=["patient"])
+        try:
+            with transaction.atomic():
+                identifier.save()
+        except IntegrityError:
+            raise Conflict(
+                f"Another patient already has this identifier ({value}).",
+                code="identifier_taken",
+                fields={"identifiers": [f"{value} is already recorded for another patient."]},
+            ) from None
+        added.append(identifier)
+    return added
+
+
+def _save_checked(patient: Patient, **kwargs) -> None:
+    patient.full_clean(exclude=["mrn", *_KEY_FIELDS, "photo"])
+    patient.save(**kwargs)
+
+
+def patient_create(
+    *,
+    actor,
+    user=None,
+    identifiers: Iterable[dict] = (),
+    photo: UploadedFile | None = None,
+    **fields,
+) -> Patient:
+    """Register a patient with a new MRN (unique, check digit, never reused). Callers check for
+    duplicates first (`selectors.patient_find_possible_duplicates`)."""
+    _check_fields(fields)
+    if photo is not None:
+        photo_check(photo)
     with transaction.atomic():
         patient = Patient(user=user, **fields)
         patient.mrn = mrn_allocate()
         search_keys(patient)
-        patient.full_clean(exclude=["mrn", "search_name", "search_family", "search_phone"])
-        patient.save()
-        audit_record(action="patient.create", actor=actor, obj=patient, patient=patient)
+        if photo is not None:
+            patient.photo.save(photo.name, photo, save=False)
+        _save_checked(patient)
+        _index_name(patient)
+        added = _add_identifiers(patient, identifiers)
+        audit_record(
+            action="patient.create",
+            actor=actor,
+            obj=patient,
+            patient=patient,
+            details={"identifiers": [i.system for i in added], "photo": photo is not None},
+        )
     return patient
+
+
+def patient_update(
+    *,
+    actor,
+    patient: Patient,
+    identifiers: Iterable[dict] = (),
+    photo: UploadedFile | None = None,
+    remove_photo: bool = False,
+    **fields,
+) -> Patient:
+    """Change a patient's details; the MRN never changes. A merged record is read-only. The
+    audit row names the changed fields."""
+    _check_fields(fields)
+    if photo is not None:
+        photo_check(photo)
+    with transaction.atomic():
+        # Lock the row: two clerks editing at once are applied one after the other.
+        locked = Patient.objects.select_for_update().get(pk=patient.pk)
+        if locked.merged_into_id is not None:
+            raise Conflict("This record was merged into another one.", code="patient_merged")
+        changed = sorted(name for name, value in fields.items() if getattr(locked, name) != value)
+        for name in changed:
+            setattr(locked, name, fields[name])
+        old_photo = locked.photo.name if locked.photo else ""
+        if photo is not None:
+            locked.photo.save(photo.name, photo, save=False)
+            changed.append("photo")
+        elif remove_photo and old_photo:
+            locked.photo = None
+            changed.append("photo")
+        search_keys(locked)
+        _save_checked(locked)
+        if {"given_name", "middle_names", "family_name"} & set(changed):
+            _index_name(locked)
+        added = _add_identifiers(locked, identifiers)
+        if added:
+            changed.append("identifiers")
+        audit_record(
+            action="patient.update",
+            actor=actor,
+            obj=locked,
+            patient=locked,
+            details={"changed": changed},
+        )
+        if old_photo and "photo" in changed:
+            storage = locked.photo.storage
+            transaction.on_commit(lambda: storage.delete(old_photo))
+    return locked
+
+
+def patient_identifier_remove(*, actor, identifier: PatientIdentifier) -> None:
+    """Remove an extra identifier (recorded by mistake). Audited with the patient."""
+    with transaction.atomic():
+        patient = identifier.patient
+        audit_record(
+            action="patient.identifier_remove",
+            actor=actor,
+            obj=identifier,
+            patient=patient,
+            details={"system": identifier.system, "value": identifier.value},
+        )
+        identifier.delete()
+
+
+def _lock_pair(first_id, second_id) -> dict:
+    """Lock both records in primary-key order, so two merges of the same pair cannot deadlock."""
+    rows = Patient.objects.select_for_update().filter(pk__in=[first_id, second_id]).order_by("pk")
+    return {row.pk: row for row in rows}
+
+
+def patient_merge(
+    *, actor, survivor: Patient, duplicate: Patient, reason: str = ""
+) -> PatientMerge:
+    """Join two records of one person: the duplicate points at the survivor and disappears from
+    search; its identifiers and portal account move to the survivor, and every other app moves
+    its rows in its `patient.merged` subscriber (recording them on the merge so it can be
+    undone). Audited on both records."""
+    if survivor.pk == duplicate.pk:
+        raise DomainError("Choose two different records.", code="same_patient")
+    with transaction.atomic():
+        locked = _lock_pair(survivor.pk, duplicate.pk)
+        if len(locked) != 2:
+            raise DomainError("One of the records no longer exists.", code="not_found")
+        survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
+        if survivor.merged_into_id or duplicate.merged_into_id:
+            raise Conflict("One of the records is already merged.", code="already_merged")
+        if survivor.user_id and duplicate.user_id:
+            raise Conflict(
+                "Both records have a portal account; deactivate one account first.",
+                code="two_portal_accounts",
+            )
+        merge = PatientMerge(survivor=survivor, duplicate=duplicate, actor=actor, reason=reason)
+        identifier_ids = list(duplicate.identifiers.values_list("pk", flat=True))
+        PatientIdentifier.objects.filter(pk__in=identifier_ids).update(patient=survivor)
+        merge.record_moved(IDENTIFIER_LABEL, identifier_ids)
+        earlier = list(duplicate.merged_records.values_list("pk", flat=True))
+        Patient.objects.filter(pk__in=earlier).update(merged_into=survivor)
+        merge.record_moved(MERGED_RECORD_LABEL, earlier)
+        if duplicate.user_id:
+            account_id = duplicate.user_id
+            Patient.objects.filter(pk=duplicate.pk).update(user=None)
+            Patient.objects.filter(pk=survivor.pk).update(user_id=account_id)
+            merge.record_moved(PORTAL_ACCOUNT_LABEL, [account_id])
+        Patient.objects.filter(pk=duplicate.pk).update(
+            merged_into=survivor, updated_at=timezone.now()
+        )
+        merge.save()
+        emit(
+            "patient.merged",
+            survivor=survivor,
+            duplicate=duplicate,
+            actor=actor,
+            merge_id=str(merge.pk),
+            merge=merge,
+        )
+        merge.save(update_fields=["moved", "updated_at"])
+        for patient, role in ((survivor, "survivor"), (duplicate, "duplicate")):
+            audit_record(
+                action="patient.merge",
+                actor=actor,
+                obj=merge,
+                patient=patient,
+                details={
+                    "role": role,
+                    "survivor": str(survivor.pk),
+                    "duplicate": str(duplicate.pk),
+                    "moved": {label: len(ids) for label, ids in merge.moved.items()},
+                    "reason": reason,
+                },
+            )
+    survivor.refresh_from_db()
+    duplicate.refresh_from_db()
+    return merge
+
+
+def patient_unmerge(*, actor, merge: PatientMerge) -> PatientMerge:
+    """Undo a merge exactly: every row recorded as moved goes back to the duplicate, which
+    reappears in search. Other apps move their rows back in their `patient.unmerged`
+    subscriber (`merge.moved_ids(label)`). Audited on both records."""
+    with transaction.atomic():
+        merge = PatientMerge.objects.select_for_update().get(pk=merge.pk)
+        if merge.undone_at is not None:
+            raise Conflict("This merge was already undone.", code="already_unmerged")
+        locked = _lock_pair(merge.survivor_id, merge.duplicate_id)
+        survivor, duplicate = locked[merge.survivor_id], locked[merge.duplicate_id]
+        if duplicate.merged_into_id != survivor.pk:
+            raise Conflict("The records have changed since the merge.", code="merge_changed")
+        if survivor.merged_into_id is not None:
+            raise Conflict(
+                "The surviving record was itself merged since; undo that merge first.",
+                code="merge_changed",
+            )
+        PatientIdentifier.objects.filter(
+            pk__in=merge.moved_ids(IDENTIFIER_LABEL), patient=survivor
+        ).update(patient=duplicate)
+        Patient.objects.filter(
+            pk__in=merge.moved_ids(MERGED_RECORD_LABEL), merged_into=survivor
+        ).update(merged_into=duplicate)
+        accounts = merge.moved_ids(PORTAL_ACCOUNT_LABEL)
+        if accounts and str(survivor.user_id) == accounts[0]:
+            Patient.objects.filter(pk=survivor.pk).update(user=None)
+            Patient.objects.filter(pk=duplicate.pk).update(user_id=survivor.user_id)
+        Patient.objects.filter(pk=duplicate.pk).update(merged_into=None, updated_at=timezone.now())
+        merge.undone_at = timezone.now()
+        merge.undone_by = actor
+        merge.save(update_fields=["undone_at", "undone_by", "updated_at"])
+        emit(
+            "patient.unmerged",
+            survivor=survivor,
+            duplicate=duplicate,
+            actor=actor,
+            merge_id=str(merge.pk),
+            merge=merge,
+        )
+        for patient, role in ((survivor, "survivor"), (duplicate, "duplicate")):
+            audit_record(
+                action="patient.unmerge",
+                actor=actor,
+                obj=merge,
+                patient=patient,
+                details={
+                    "role": role,
+                    "survivor": str(survivor.pk),
+                    "duplicate": str(duplicate.pk),
+                },
+            )
+    return merge
 
 
 @subscribe("patient_account.registered")

@@ -1,5 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from hms.patients import views
 
 app_name = "patients"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.patient_list, name="list"),
+    path("new/", views.patient_register, name="register"),
+    path("merge/", views.patient_merge, name="merge"),
+    path("merges/<uuid:merge_id>/undo/", views.patient_unmerge, name="unmerge"),
+    path("me/", views.my_record, name="my-record"),
+    path("me/details/", views.my_details, name="my-details"),
+    path("<uuid:patient_id>/", views.patient_chart, name="chart"),
+    path("<uuid:patient_id>/edit/", views.patient_edit, name="edit"),
+    path("<uuid:patient_id>/photo/", views.patient_photo, name="photo"),
+]

@@ -1,0 +1,86 @@
+from django import forms
+from django.utils import timezone
+
+from hms.patients.models import IdentifierSystem, Patient
+from hms.patients.services import PHOTO_MAX_BYTES
+
+DEMOGRAPHIC_FIELDS = [
+    "given_name", "middle_names", "family_name", "birth_date", "sex", "gender_identity",
+    "preferred_language", "phone", "email", "address_line", "city", "postal_code", "country",
+    "emergency_contact_name", "emergency_contact_phone", "emergency_contact_relation",
+    "next_of_kin_name", "next_of_kin_phone", "next_of_kin_relation", "insurance_payer",
+    "insurance_policy_number", "consent_data_sharing", "consent_sms", "consent_email",
+]  # fmt: skip
+
+FIELD_GROUPS = [
+    ("Demographics", DEMOGRAPHIC_FIELDS[:7]),
+    ("Contact and address", DEMOGRAPHIC_FIELDS[7:13]),
+    ("Emergency contact", DEMOGRAPHIC_FIELDS[13:16]),
+    ("Next of kin", DEMOGRAPHIC_FIELDS[16:19]),
+    ("Insurance", DEMOGRAPHIC_FIELDS[19:21]),
+    ("Consents", DEMOGRAPHIC_FIELDS[21:24]),
+]
+
+
+class PatientForm(forms.ModelForm):
+    """Registration and edit of a patient's details (input validation only)."""
+
+    photo = forms.FileField(
+        required=False,
+        help_text="Optional. JPEG or PNG, at most 2 MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
+    )
+    identifier_system = forms.ChoiceField(
+        label="Extra identifier: type",
+        choices=[("", "—")] + list(IdentifierSystem.choices),
+        required=False,
+    )
+    identifier_value = forms.CharField(
+        label="Extra identifier: value", max_length=100, required=False
+    )
+
+    class Meta:
+        model = Patient
+        fields = DEMOGRAPHIC_FIELDS
+        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        labels = {
+            "consent_data_sharing": "Agrees to share data with other care providers",
+            "consent_sms": "Agrees to receive text messages",
+            "consent_email": "Agrees to receive email",
+        }
+
+    def clean_birth_date(self):
+        born = self.cleaned_data["birth_date"]
+        if born and born > timezone.localdate():
+            raise forms.ValidationError("The date of birth cannot be in the future.")
+        return born
+
+    def clean_photo(self):
+        photo = self.cleaned_data.get("photo")
+        if photo and photo.size > PHOTO_MAX_BYTES:
+            raise forms.ValidationError("The photo must be at most 2 MB.")
+        return photo
+
+    def clean(self):
+        data = super().clean()
+        system, value = data.get("identifier_system"), (data.get("identifier_value") or "").strip()
+        if bool(system) != bool(value):
+            self.add_error("identifier_value", "Give both the type and the value, or neither.")
+        return data
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in DEMOGRAPHIC_FIELDS}
+
+    def identifiers(self) -> list[dict]:
+        system = self.cleaned_data.get("identifier_system")
+        value = (self.cleaned_data.get("identifier_value") or "").strip()
+        return [{"system": system, "value": value}] if system and value else []
+
+    def groups(self):
+        return [(title, [self[name] for name in names]) for title, names in FIELD_GROUPS]
+
+
+class MergeForm(forms.Form):
+    survivor = forms.CharField(label="MRN of the record to keep", max_length=20)
+    duplicate = forms.CharField(label="MRN of the duplicate record", max_length=20)
+    reason = forms.CharField(max_length=300, required=False)

@@ -1,0 +1,33 @@
+"""Arguments for the role-matrix test's visits to the patients app's URLs."""
+
+
+def _patient() -> dict:
+    from hms.patients.tests.factories import PatientFactory
+
+    return {"patient_id": PatientFactory().pk}
+
+
+def _merge() -> dict:
+    from hms.patients.services import patient_merge
+    from hms.patients.tests.factories import PatientFactory
+
+    return {
+        "merge_id": patient_merge(
+            actor=None, survivor=PatientFactory(), duplicate=PatientFactory()
+        ).pk
+    }
+
+
+def _api_patient() -> dict:
+    from hms.patients.tests.factories import PatientFactory
+
+    return {"pk": str(PatientFactory().pk)}
+
+
+URL_SAMPLES = {
+    "patients:chart": _patient,
+    "patients:edit": _patient,
+    "patients:photo": _patient,
+    "patients:unmerge": _merge,
+    "api-patients-detail": _api_patient,
+}
