@@ -77,3 +77,13 @@ def test_an_administrator_signs_in_with_two_factor_and_adds_a_nurse(
     assert User.objects.get(email="grace.mensah@hospital.example").role == Role.NURSE
     assert [m.to for m in mailoutbox] == [["grace.mensah@hospital.example"]]
     assert "/accounts/password/set/" in mailoutbox[0].body
+
+
+def test_a_journey_can_start_signed_in_as_any_role_without_the_login_form(
+    page, make_user, login_as
+):
+    admin = make_user(Role.ADMIN, email="second.admin@hospital.example", given_name="Tomas")
+    login_as(page, admin)
+    page.goto("/dashboard/")
+    expect(page.get_by_role("heading", name="Good day, Tomas")).to_be_visible()
+    expect(page.get_by_text("Signed in as Administrator")).to_be_visible()
