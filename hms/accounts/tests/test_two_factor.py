@@ -18,7 +18,9 @@ TOKEN = "/api/v1/auth/token/"
 
 
 def code_for(device: TOTPDevice, *, offset_steps: int = 0) -> str:
-    value = totp(device.bin_key, step=device.step, t0=device.t0, drift=offset_steps)
+    value = totp(
+        device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=offset_steps
+    )
     return f"{value:0{device.digits}d}"
 
 
