@@ -5,3 +5,6 @@ class ClinicalConfig(AppConfig):
     name = "hms.clinical"
     label = "clinical"
     verbose_name = "Clinical"
+
+    def ready(self):
+        from hms.clinical import chart, services  # noqa: F401  (event subscribers, chart sections)

@@ -1,0 +1,74 @@
+"""ICD-10-CM codes from the `simple-icd-10-cm` package, indexed once in memory for search.
+
+Valid diagnosis codes are categories (E11), subcategories (E11.9) and extended subcategories
+(S52.521A); chapters ("4") and blocks ("E08-E13") are headings, not diagnoses.
+"""
+
+import bisect
+from dataclasses import dataclass
+from functools import cache
+
+import simple_icd_10_cm as cm
+
+from hms.patients.normalize import fold
+
+
+@dataclass(frozen=True)
+class Icd10Code:
+    code: str
+    description: str
+    billable: bool
+
+
+@dataclass(frozen=True)
+class _Index:
+    codes: list[str]  # sorted, without the dot, upper-case
+    entries: dict[str, Icd10Code]  # keyed by the dotless code
+    texts: list[tuple[str, str]]  # (" " + folded description, dotless code), in code order
+
+
+def normalise(code: str) -> str:
+    return code.strip().upper().replace(".", "").replace(" ", "")
+
+
+@cache
+def _index() -> _Index:
+    entries: dict[str, Icd10Code] = {}
+    for code in cm.get_all_codes(with_dots=True):
+        if code.isdigit() or "-" in code:  # a chapter or a block
+            continue
+        entries[normalise(code)] = Icd10Code(code, cm.get_description(code), cm.is_leaf(code))
+    codes = sorted(entries)
+    texts = [(" " + fold(entries[c].description), c) for c in codes]
+    return _Index(codes=codes, entries=entries, texts=texts)
+
+
+def icd10_lookup(code: str) -> Icd10Code | None:
+    """The code's entry (with its canonical dotted form), or None if it is not ICD-10-CM."""
+    return _index().entries.get(normalise(code))
+
+
+def icd10_search(query: str, *, limit: int = 20) -> list[Icd10Code]:
+    """Codes starting with `query`, else codes whose description has a word starting with each
+    word of the query ("diab typ 2" finds "Type 2 diabetes mellitus")."""
+    index = _index()
+    query = query.strip()
+    if not query:
+        return []
+    key = normalise(query)
+    found: list[Icd10Code] = []
+    if key[:1].isalpha() and key[1:2].isdigit():
+        start = bisect.bisect_left(index.codes, key)
+        for code in index.codes[start : start + limit]:
+            if not code.startswith(key):
+                break
+            found.append(index.entries[code])
+        if found:
+            return found
+    words = [" " + word for word in fold(query).split()]
+    for text, code in index.texts:
+        if all(word in text for word in words):
+            found.append(index.entries[code])
+            if len(found) >= limit:
+                break
+    return found
