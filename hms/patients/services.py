@@ -48,7 +48,19 @@ def search_keys(patient: Patient) -> None:
 
 
 def name_words(patient: Patient) -> set[str]:
-    return {word[:100] for word in patient.search_name.split() if word}
+    return name_words_of(patient.given_name, patient.middle_names, patient.family_name)
+
+
+def name_words_of(*names: str) -> set[str]:
+    """The words a name is found by: each folded word, plus a word written with punctuation
+    joined up, so "O'Brien" is found by "o", "brien" and "obrien"."""
+    whole = " ".join(names)
+    words = set(fold(whole).split())
+    for part in whole.split():
+        folded = fold(part)
+        if " " in folded:
+            words.add(folded.replace(" ", ""))
+    return {word[:100] for word in words if word}
 
 
 def _index_name(patient: Patient) -> None:
@@ -108,7 +120,9 @@ def _add_identifiers(patient: Patient, identifiers: Iterable[dict]) -> list[Pati
         identifier = PatientIdentifier(
             patient=patient, system=system, system_uri=item.get("system_uri", ""), value=value
         )
-        identifier.full_clean(exclude=["patient"])
+        identifier.full_clean(
+            exclude=["patient"], validate_unique=False, validate_constraints=False
+        )
         try:
             with transaction.atomic():
                 identifier.save()

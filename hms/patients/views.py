@@ -24,6 +24,11 @@ def _patient_or_404(user, patient_id, action: str) -> Patient:
         raise Http404("No such patient.") from None
 
 
+def _posted(request):
+    """(data, files) for a form: bound on POST even when nothing was filled in."""
+    return (request.POST, request.FILES) if request.method == "POST" else (None, None)
+
+
 def _form_errors_from(form, exc: DomainError) -> None:
     placed = False
     for name, errors in (exc.fields or {}).items():
@@ -51,7 +56,7 @@ def patient_list(request):
 
 @require_perm(Perm.PATIENT_REGISTER)
 def patient_register(request):
-    form = PatientForm(request.POST or None, request.FILES or None)
+    form = PatientForm(*_posted(request))
     matches = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -91,7 +96,7 @@ def patient_edit(request, patient_id):
     if patient.merged_into_id:
         messages.warning(request, "This record was merged; edit the record it was merged into.")
         return redirect("patients:chart", patient_id=patient.merged_into_id)
-    form = PatientForm(request.POST or None, request.FILES or None, instance=patient)
+    form = PatientForm(*_posted(request), instance=patient)
     if request.method == "POST" and form.is_valid():
         # The ModelForm validated the input only: the service does the write (on a fresh row).
         fresh = Patient.objects.get(pk=patient.pk)

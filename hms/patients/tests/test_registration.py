@@ -1,0 +1,167 @@
+import datetime
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from hms.core.errors import Conflict, DomainError
+from hms.core.models import AuditEvent
+from hms.core.permissions import Role
+from hms.patients.models import Patient
+from hms.patients.services import patient_create, patient_update
+from hms.patients.tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+FORM = {
+    "given_name": "Jonathan",
+    "family_name": "Smith",
+    "birth_date": "1984-03-12",
+    "sex": "male",
+    "preferred_language": "English",
+    "phone": "+44 7700 900123",
+    "email": "",
+    "consent_sms": "on",
+}
+
+
+def image(kind: str = "PNG", size=(8, 8)) -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "blue").save(buffer, kind)
+    return SimpleUploadedFile(f"x.{kind.lower()}", buffer.getvalue())
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def test_registration_records_every_detail_and_an_audit_row(make_user):
+    clerk = make_user(Role.RECEPTIONIST)
+    patient = patient_create(
+        actor=clerk,
+        given_name="Zoë",
+        family_name="O'Brien",
+        birth_date=datetime.date(1990, 1, 2),
+        emergency_contact_name="Liam O'Brien",
+        next_of_kin_name="Aoife O'Brien",
+        insurance_payer="Demo Health",
+        insurance_policy_number="POL-1",
+        consent_data_sharing=True,
+        identifiers=[{"system": "national-id", "value": "AB123456C"}],
+    )
+    assert patient.search_name == "zoe o brien"
+    assert [i.value for i in patient.identifiers.all()] == ["AB123456C"]
+    event = AuditEvent.objects.get(action="patient.create")
+    assert event.actor == clerk and event.patient_ref == str(patient.pk)
+
+
+def test_a_birth_date_in_the_future_is_refused():
+    with pytest.raises(DomainError):
+        patient_create(
+            actor=None, given_name="A", family_name="B", birth_date=datetime.date(2999, 1, 1)
+        )
+
+
+def test_an_identifier_already_recorded_for_another_patient_is_refused_whole():
+    PatientFactory(identifiers=[{"system": "passport", "value": "P1"}])
+    with pytest.raises(Conflict):
+        PatientFactory(identifiers=[{"system": "passport", "value": "P1"}])
+    assert Patient.objects.count() == 1
+
+
+def test_a_photo_must_be_a_real_jpeg_or_png_of_at_most_2_mb():
+    assert PatientFactory(photo=image("JPEG")).photo.name.endswith(".jpg")
+    with pytest.raises(DomainError):
+        PatientFactory(photo=SimpleUploadedFile("fake.png", b"<script>alert(1)</script>"))
+    with pytest.raises(DomainError):
+        PatientFactory(photo=image("GIF"))
+    big = SimpleUploadedFile("big.png", b"\x89PNG" + b"0" * (2 * 1024 * 1024 + 1))
+    with pytest.raises(DomainError):
+        PatientFactory(photo=big)
+
+
+def test_an_update_names_the_changed_fields_in_the_audit_trail(make_user):
+    patient = PatientFactory(family_name="Smith")
+    patient_update(actor=make_user(Role.NURSE), patient=patient, family_name="Smyth", city="Leeds")
+    event = AuditEvent.objects.filter(action="patient.update").get()
+    assert event.details["changed"] == ["city", "family_name"]
+    patient.refresh_from_db()
+    assert patient.search_family == "smyth"
+    tokens = set(patient.name_tokens.values_list("token", flat=True))
+    assert "smyth" in tokens and "smith" not in tokens
+
+
+def test_the_registration_page_registers_and_opens_the_chart(client_for):
+    response = client_for(Role.RECEPTIONIST).post(
+        "/patients/new/",
+        {**FORM, "photo": image(), "identifier_system": "passport", "identifier_value": "Z9"},
+    )
+    patient = Patient.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/patients/{patient.pk}/"
+    assert patient.photo and patient.consent_sms and patient.identifiers.get().value == "Z9"
+
+
+def test_the_registration_page_offers_a_similar_existing_record_before_registering(client_for):
+    existing = PatientFactory(
+        given_name="Jonathan", family_name="Smith", birth_date=datetime.date(1984, 3, 12)
+    )
+    client = client_for(Role.RECEPTIONIST)
+    response = client.post("/patients/new/", {**FORM, "given_name": "Jonathon"})
+    assert response.status_code == 200
+    assert b"may already be registered" in response.content
+    assert f"/patients/{existing.pk}/".encode() in response.content
+    assert Patient.objects.count() == 1
+    anyway = client.post(
+        "/patients/new/", {**FORM, "given_name": "Jonathon", "confirm_not_duplicate": "1"}
+    )
+    assert anyway.status_code == 302 and Patient.objects.count() == 2
+
+
+def test_the_registration_page_shows_field_errors_never_a_500(client_for):
+    client = client_for(Role.RECEPTIONIST)
+    for data in (
+        {},
+        {**FORM, "birth_date": "2999-01-01"},
+        {**FORM, "birth_date": "31/02/2000"},
+        {**FORM, "email": "not-an-email"},
+        {**FORM, "photo": SimpleUploadedFile("x.png", b"not an image")},
+        {**FORM, "identifier_system": "passport"},
+    ):
+        response = client.post("/patients/new/", data)
+        assert response.status_code == 200, data
+        assert b"invalid-feedback" in response.content or b"alert-danger" in response.content
+    assert Patient.objects.count() == 0
+
+
+def test_the_edit_page_saves_changes(client_for):
+    patient = PatientFactory()
+    response = client_for(Role.RECEPTIONIST).post(
+        f"/patients/{patient.pk}/edit/", {**FORM, "city": "York"}
+    )
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.city == "York" and patient.given_name == "Jonathan"
+
+
+def test_a_nurse_may_register_but_a_pharmacist_may_not(client_for):
+    assert client_for(Role.NURSE).get("/patients/new/").status_code == 200
+
+
+def test_a_pharmacist_may_not_open_the_registration_page(client_for):
+    assert client_for(Role.PHARMACIST).get("/patients/new/").status_code == 403
+
+
+def test_a_self_registered_portal_account_gets_its_own_record():
+    from hms.accounts.services import patient_account_register
+
+    user = patient_account_register(
+        email="new@example.org",
+        password="a-long-and-unusual-pass-2026",
+        given_name="Nia",
+        family_name="Evans",
+        birth_date=datetime.date(2000, 5, 5),
+        phone="07700 555111",
+        base_url="http://testserver/",
+    )
+    assert Patient.objects.get(user=user).search_phone == "07700555111"
