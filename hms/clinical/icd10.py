@@ -8,8 +8,6 @@ import bisect
 from dataclasses import dataclass
 from functools import cache
 
-import simple_icd_10_cm as cm
-
 from hms.patients.normalize import fold
 
 
@@ -33,6 +31,10 @@ def normalise(code: str) -> str:
 
 @cache
 def _index() -> _Index:
+    # Imported here: loading the package parses the whole classification (about a second), which
+    # only the first code lookup of a process should pay, not every manage.py command.
+    import simple_icd_10_cm as cm
+
     entries: dict[str, Icd10Code] = {}
     for code in cm.get_all_codes(with_dots=True):
         if code.isdigit() or "-" in code:  # a chapter or a block

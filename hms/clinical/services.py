@@ -779,3 +779,33 @@ def _move_rows_back_on_unmerge(*, survivor, duplicate, merge_id, actor=None, **_
         patient=duplicate,
         details={"merge_id": merge_id, "survivor": str(survivor.pk), "rows": count},
     )
+
+
+# --- Imports from other systems ----------------------------------------------------------------
+
+
+def clinical_records_import(*, actor, patient: Patient, records: list) -> int:
+    """Store rows of one table imported from another system (FHIR) for one patient, in one
+    transaction. Rows whose `source_id` was imported before are left alone (the unique
+    constraint backs this up), so an import can run again safely. One audit row per batch."""
+    if not records:
+        return 0
+    model = type(records[0])
+    with transaction.atomic():
+        known = set(
+            model.objects.filter(source_id__in=[r.source_id for r in records]).values_list(
+                "source_id", flat=True
+            )
+        )
+        fresh = [r for r in records if r.source_id not in known and r.patient_id == patient.pk]
+        if not fresh:
+            return 0
+        model.objects.bulk_create(fresh)
+        audit_record(
+            action="clinical.import",
+            actor=actor,
+            object_type=model._meta.label_lower,
+            patient=patient,
+            details={"count": len(fresh), "source": "fhir"},
+        )
+    return len(fresh)

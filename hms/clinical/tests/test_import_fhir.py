@@ -1,0 +1,92 @@
+import json
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from hms.clinical.models import Allergy, Diagnosis, Encounter, Prescription
+from hms.patients.models import Patient, PatientIdentifier
+
+pytestmark = pytest.mark.django_db
+
+SYNTHEA = settings.BASE_DIR.parent / "shared" / "data" / "synthea-10"
+
+
+def run(*paths) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("import_fhir", *map(str, paths), stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.mark.skipif(not SYNTHEA.is_dir(), reason="the Synthea sample is not here")
+def test_the_synthea_sample_imports_once_and_a_second_run_adds_nothing():
+    out, err = run(*sorted(SYNTHEA.glob("*.ndjson")))
+    assert "5945/5945" in err  # the progress bar reached the end
+    counts = {
+        "Patient": Patient.objects.count(),
+        "Encounter": Encounter.objects.count(),
+        "Condition": Diagnosis.objects.count(),
+        "AllergyIntolerance": Allergy.objects.count(),
+        "MedicationRequest": Prescription.objects.count(),
+    }
+    assert counts == {
+        "Patient": 13,
+        "Encounter": 1215,
+        "Condition": 555,
+        "AllergyIntolerance": 11,
+        "MedicationRequest": 1745,
+    }
+    for kind, n in counts.items():
+        assert f"  {kind}: {n}" in out
+    assert "Procedure: 2056 (not supported)" in out
+    identifier = PatientIdentifier.objects.get(value="129c6ac7-8d06-89de-ad63-0204a93e76c3")
+    assert identifier.system == "external-mrn"
+    assert identifier.system_uri == "https://github.com/synthetichealth/synthea"
+    assert identifier.patient.given_name == "Sumiko"  # Synthea's digits dropped
+    sepsis = Diagnosis.objects.get(source_id="0023b3a7-2ded-840c-ee5b-6b123fdcfb0b")
+    assert (sepsis.code_system, sepsis.code, sepsis.code_display) == (
+        "http://snomed.info/sct",
+        "91302008",
+        "Sepsis (disorder)",
+    )
+    assert sepsis.encounter is not None and sepsis.patient == identifier.patient
+    aspirin = Allergy.objects.get(source_id="1b2ce4a9-9773-f40f-6692-cb4d1283a9ca")
+    assert aspirin.substance == "Aspirin" and aspirin.severity == "mild"
+
+    out, _ = run(SYNTHEA)  # a folder works too
+    assert Patient.objects.count() == 13 and Encounter.objects.count() == 1215
+    assert Prescription.objects.count() == 1745
+    assert "Encounter: 1215 (already imported)" in out
+    assert "Patient: 13 (already imported)" in out
+
+
+def test_resources_that_cannot_be_placed_are_skipped_with_a_reason(tmp_path):
+    lines = [
+        {"resourceType": "Patient", "id": "p1", "name": [{"family": "Doe", "given": ["Jo"]}],
+         "gender": "female", "birthDate": "1980-02-03"},
+        {"resourceType": "Encounter", "id": "e1", "status": "finished",
+         "class": {"code": "AMB"}, "subject": {"reference": "Patient/nobody"},
+         "period": {"start": "2020-01-01T10:00:00Z"}},
+        {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
+         "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I10"}]}},
+        {"resourceType": "Condition", "id": "c2", "subject": {"reference": "Patient/p1"},
+         "onsetDateTime": "not a date"},
+        {"resourceType": "Observation", "id": "o1"},
+    ]  # fmt: skip
+    path = tmp_path / "bundle.ndjson"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\nnot json\n")
+    out, _ = run(path)
+    assert "Encounter: 1 (patient not found)" in out
+    assert "Observation: 1 (not supported)" in out
+    assert "Condition: 1 (invalid FHIR" in out
+    assert "(file): 1 (not a JSON resource)" in out
+    diagnosis = Diagnosis.objects.get(source_id="c1")
+    assert (diagnosis.code, diagnosis.code_display) == ("I10", "Essential (primary) hypertension")
+
+
+def test_a_missing_path_is_a_clear_error(tmp_path):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="does not exist"):
+        run(tmp_path / "nope.ndjson")
