@@ -5,7 +5,7 @@ Journeys live in tests/e2e/test_*.py and use these fixtures:
 - `page`: a fresh browser context and tab whose relative URLs go to the live server;
   a screenshot lands in var/e2e-artifacts/ when the test fails.
 - `sign_in(page, email, password)`: signs in through the login form.
-- `login_as(page, user)`: starts the session as `user` without the form (2FA counted as done).
+- `login_as(page, user)`: starts the session as `user` without the form (an admin's 2FA done).
 - `totp_code(user)`: the current code of the user's confirmed TOTP device.
 
 Every test here is marked `e2e` (select with `-m e2e`, leave out with `-m "not e2e"`).
@@ -122,28 +122,14 @@ def sign_in():
 
 
 @pytest.fixture
-def login_as(live_server):
+def login_as(live_server, client_for):
     """Starts the page's session as `user` without the login form, for journeys about something
-    else. Staff with a TOTP device (administrators get one) count as having passed 2FA."""
+    else; an administrator counts as having passed 2FA (as with the `client_for` fixture)."""
 
     def login(page, user) -> None:
         from django.conf import settings
-        from django.test import Client
-        from django_otp import DEVICE_ID_SESSION_KEY
-        from django_otp.plugins.otp_totp.models import TOTPDevice
 
-        from hms.core.permissions import Role
-
-        client = Client()
-        client.force_login(user)
-        if user.role == Role.ADMIN:
-            TOTPDevice.objects.get_or_create(user=user, confirmed=True, defaults={"name": "e2e"})
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        if device is not None:
-            session = client.session
-            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-            session.save()
-        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+        cookie = client_for(user=user).cookies[settings.SESSION_COOKIE_NAME].value
         page.context.add_cookies(
             [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
         )
