@@ -85,9 +85,14 @@ def patient_account_register(
 
 
 def account_confirm_email(*, user: User) -> User:
-    """Confirming the email activates a self-registered patient account."""
+    """Confirming the email activates a self-registered patient account, once: a used link
+    must not switch an account that was later deactivated back on."""
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(is_active=True, email_verified=True)
+        confirmed = User.objects.filter(pk=user.pk, email_verified=False).update(
+            is_active=True, email_verified=True
+        )
+        if not confirmed:
+            raise Conflict("This email address is already confirmed.", code="already_confirmed")
         user.refresh_from_db()
         audit_record(action="account.email_confirmed", actor=user, obj=user)
     return user

@@ -123,7 +123,10 @@ def confirm_email(request, uidb64, token):
     user = _user_from_link(uidb64, token)
     if user is None or user.role != Role.PATIENT:
         return render(request, "accounts/link_invalid.html", status=400)
-    services.account_confirm_email(user=user)
+    try:
+        services.account_confirm_email(user=user)
+    except DomainError:
+        return render(request, "accounts/link_invalid.html", status=400)
     messages.success(request, "Your email is confirmed. You can sign in now.")
     return redirect("accounts:login")
 
