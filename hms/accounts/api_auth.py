@@ -1,6 +1,7 @@
 """Bearer tokens for the REST API and the permission class that reads the catalogue."""
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from hms.accounts.models import ApiToken
@@ -32,6 +33,21 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Describes the bearer token in the OpenAPI schema (Swagger UI's "Authorize" button)."""
+
+    target_class = BearerTokenAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token from POST /api/v1/auth/token/, sent as "
+            "`Authorization: Bearer <token>`.",
+        }
 
 
 class HasRolePermission(permissions.BasePermission):
