@@ -203,7 +203,9 @@ def _bootstrap_dir() -> Path:
 STATICFILES_DIRS = [("bootstrap", _bootstrap_dir())]
 
 # --- Email ----------------------------------------------------------------------------------
-EMAIL_URL = env_str("EMAIL_URL", "console://")
+# Development prints mail to the console; production defaults to the local mail server on
+# port 25, as Django itself does (set EMAIL_URL for anything else).
+EMAIL_URL = env_str("EMAIL_URL", "console://" if DEBUG else "smtp://localhost:25?tls=0")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@hms.local")
 
 
@@ -291,6 +293,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `kind` or `status` field; name each enum after its model so the
+    # schema has stable names (and drf-spectacular no warnings). Add yours when you add one.
+    "ENUM_NAME_OVERRIDES": {
+        "EncounterKindEnum": "hms.clinical.models.EncounterKind",
+        "EncounterStatusEnum": "hms.clinical.models.EncounterStatus",
+        # Diagnoses and allergies share one choice set (active/inactive/resolved).
+        "ClinicalStatusEnum": "hms.clinical.models.DiagnosisStatus",
+        "PrescriptionStatusEnum": "hms.clinical.models.PrescriptionStatus",
+        "LabOrderStatusEnum": "hms.clinical.models.LabOrderStatus",
+        "AppointmentStatusEnum": "hms.scheduling.models.AppointmentStatus",
+        "BookingKindEnum": "hms.scheduling.models.BookingKind",
+        "ScheduleExceptionKindEnum": "hms.scheduling.models.ExceptionKind",
+        "WaitlistStatusEnum": "hms.scheduling.models.WaitlistStatus",
+        "ReminderKindEnum": "hms.scheduling.models.ReminderKind",
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------
