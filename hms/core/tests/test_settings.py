@@ -1,0 +1,87 @@
+"""Configuration comes from the environment; production refuses unsafe or malformed values.
+
+Each case starts `manage.py` in a fresh process, because settings are read once at start.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[3]
+STRONG_KEY = "k3v-9Qz_" * 8  # 64 characters, not the development key
+CONFIG_VARS = (
+    "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "EMAIL_URL", "TIME_ZONE",
+    "TASKS_BACKEND", "REDIS_URL", "STAFF_IDLE_TIMEOUT_MINUTES", "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS", "DEMO_2FA_EXEMPT", "CSRF_TRUSTED_ORIGINS",
+)  # fmt: skip
+
+
+def manage(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
+    clean.update(VAR_DIR=str(tmp_path), PYTHONDONTWRITEBYTECODE="1", **env)
+    return subprocess.run(  # noqa: S603 (our own manage.py with fixed arguments)
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+PRODUCTION = {"DEBUG": "0", "SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "hms.example.org"}
+
+
+def test_check_deploy_is_clean_in_production_mode(tmp_path):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", tmp_path=tmp_path, **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [None, "insecure-dev-key-do-not-use-in-production", "short-key"],
+    ids=["missing", "the development key", "too short"],
+)
+def test_production_mode_refuses_to_start_without_a_real_secret_key(tmp_path, secret):
+    env = {**PRODUCTION}
+    if secret is None:
+        del env["SECRET_KEY"]
+    else:
+        env["SECRET_KEY"] = secret
+    result = manage("check", tmp_path=tmp_path, **env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_URL", "carrier-pigeon://hospital/db"),
+        ("EMAIL_URL", "carrier-pigeon://mail.example.org"),
+        ("TIME_ZONE", "Mars/Olympus_Mons"),
+        ("DEBUG", "perhaps"),
+        ("STAFF_IDLE_TIMEOUT_MINUTES", "a while"),
+        ("TASKS_BACKEND", "carrier-pigeon"),
+    ],
+)
+def test_a_malformed_setting_fails_at_start_naming_the_variable(tmp_path, variable, value):
+    env = {**PRODUCTION, variable: value}
+    result = manage("check", tmp_path=tmp_path, **env)
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured" in last_line and variable in last_line, result.stderr
+
+
+def test_the_openapi_schema_generates_without_errors_or_warnings(tmp_path):
+    schema = tmp_path / "schema.yaml"
+    result = manage(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(schema),
+        tmp_path=tmp_path, DEBUG="1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr and "Error" not in result.stderr, result.stderr
+    assert schema.read_text().startswith("openapi: 3.")
