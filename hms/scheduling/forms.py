@@ -1,0 +1,90 @@
+from django import forms
+
+from hms.core.models import Department
+from hms.scheduling.models import BookingKind, ExceptionKind, Service, Weekday
+
+
+class StaffBookForm(forms.Form):
+    mrn = forms.CharField(label="Patient MRN", max_length=12)
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False)
+    reason = forms.CharField(label="Reason for visit", max_length=300, required=False)
+
+    def __init__(self, *args, department_id=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.filter(
+            is_active=True, department_id=department_id
+        )
+
+
+class OverbookForm(StaffBookForm):
+    kind = forms.ChoiceField(
+        choices=[(BookingKind.WALK_IN, "Walk-in (arrived now)"), (BookingKind.URGENT, "Urgent")]
+    )
+    start = forms.DateTimeField(
+        label="Time (leave empty for now)",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label="Reason for cancelling", max_length=300)
+
+
+class PortalCancelForm(forms.Form):
+    reason = forms.CharField(label="Reason (optional)", max_length=300, required=False)
+
+
+class FindDoctorForm(forms.Form):
+    department = forms.ModelChoiceField(
+        queryset=Department.objects.filter(is_active=True),
+        required=False,
+        empty_label="Any",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    specialty = forms.CharField(
+        max_length=120, required=False, widget=forms.TextInput(attrs={"class": "form-control"})
+    )
+    q = forms.CharField(
+        label="Name",
+        max_length=120,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+
+
+class WorkingHoursForm(forms.Form):
+    weekday = forms.TypedChoiceField(choices=Weekday.choices, coerce=int)
+    start_time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
+    end_time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
+    slot_minutes = forms.IntegerField(min_value=5, max_value=240, initial=15)
+    break_start = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    break_end = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    location = forms.CharField(max_length=120, required=False)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start_time"), data.get("end_time")
+        if start and end and end <= start:
+            self.add_error("end_time", "Must be after the start.")
+        b_start, b_end = data.get("break_start"), data.get("break_end")
+        if bool(b_start) != bool(b_end):
+            self.add_error("break_end", "Give both ends of the break, or neither.")
+        elif b_start and b_end and b_end <= b_start:
+            self.add_error("break_end", "Must be after the break's start.")
+        return data
+
+
+class ExceptionForm(forms.Form):
+    kind = forms.ChoiceField(choices=ExceptionKind.choices)
+    start = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    end = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    slot_minutes = forms.IntegerField(min_value=5, max_value=240, initial=15)
+    location = forms.CharField(max_length=120, required=False)
+    reason = forms.CharField(max_length=200, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            self.add_error("end", "Must be after the start.")
+        return data

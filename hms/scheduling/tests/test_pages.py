@@ -1,0 +1,237 @@
+from datetime import time, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from hms.core.permissions import Role
+from hms.scheduling import services
+from hms.scheduling.models import Appointment, AppointmentStatus
+from hms.scheduling.tests.conftest import at
+from hms.scheduling.tests.factories import PatientFactory, PortalPatientFactory, weekly_schedule
+
+pytestmark = pytest.mark.django_db
+
+
+def _book(make_user, doctor, start, patient=None):
+    return services.appointment_book(
+        actor=make_user(Role.RECEPTIONIST),
+        patient=patient or PatientFactory(),
+        practitioner=doctor,
+        start=start,
+    )
+
+
+def test_the_department_week_calendar_loads_in_a_bounded_number_of_queries(
+    client_for, make_user, django_assert_max_num_queries
+):
+    schedules = [weekly_schedule() for _ in range(3)]
+    for schedule in schedules[1:]:
+        schedule.department = schedules[0].department
+        schedule.save()
+    for n, schedule in enumerate(schedules):
+        _book(make_user, schedule.practitioner, at(2, 10 + n))
+    client = client_for(Role.RECEPTIONIST)
+    url = reverse("scheduling:calendar")
+    query = {"department": schedules[0].department_id, "view": "week", "day": at(2, 0).date()}
+    with django_assert_max_num_queries(25):
+        response = client.get(url, query)
+    assert response.status_code == 200
+    assert response.content.count(b"free") > 20
+
+
+def test_the_calendar_partial_answers_htmx_requests(client_for, doctor):
+    client = client_for(Role.RECEPTIONIST)
+    response = client.get(
+        reverse("scheduling:calendar"), {"practitioner": doctor.pk}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    assert b"<html" not in response.content
+
+
+def test_a_receptionist_books_from_the_calendar_by_mrn(client_for, doctor):
+    patient = PatientFactory()
+    client = client_for(Role.RECEPTIONIST)
+    url = reverse("scheduling:book") + f"?practitioner={doctor.pk}&start={at(2, 10).isoformat()}"
+    response = client.post(url, {"mrn": patient.mrn, "reason": "Cough"})
+    appointment = Appointment.objects.get(patient=patient)
+    assert response.status_code == 302
+    assert appointment.start == at(2, 10)
+
+
+def test_booking_a_taken_slot_in_the_form_shows_a_message(client_for, make_user, doctor):
+    _book(make_user, doctor, at(2, 10))
+    client = client_for(Role.RECEPTIONIST)
+    url = reverse("scheduling:book") + f"?practitioner={doctor.pk}&start={at(2, 10).isoformat()}"
+    response = client.post(url, {"mrn": PatientFactory().mrn})
+    assert response.status_code == 200
+    assert b"has just been taken" in response.content or b"not a free slot" in response.content
+
+
+def test_the_queue_lists_checked_in_patients_in_arrival_order(client_for, make_user):
+    schedule = weekly_schedule(start=time(0, 0), end=time(23, 45))
+    doctor = schedule.practitioner
+    clerk = make_user(Role.RECEPTIONIST)
+    now = timezone.now()
+    from hms.scheduling.slots import free_slots
+
+    slots = free_slots(start=now, end=now + timedelta(hours=3), practitioner_ids=[doctor.pk])
+    slots = [s for s in slots if timezone.localtime(s.start).date() == timezone.localdate()]
+    if len(slots) < 2:
+        pytest.skip("too close to midnight for two slots today")
+    late = services.appointment_book(
+        actor=clerk, patient=PatientFactory(given_name="Zed"), practitioner=doctor,
+        start=slots[0].start,
+    )  # fmt: skip
+    early = services.appointment_book(
+        actor=clerk, patient=PatientFactory(given_name="Amy"), practitioner=doctor,
+        start=slots[1].start,
+    )  # fmt: skip
+    services.appointment_check_in(actor=clerk, appointment=early)
+    services.appointment_check_in(actor=clerk, appointment=late)
+    client = client_for(Role.NURSE)
+    response = client.get(
+        reverse("scheduling:queue", args=[schedule.department_id]),
+        HTTP_HX_REQUEST="true",
+        HTTP_X_BACKGROUND_REFRESH="1",
+    )
+    body = response.content.decode()
+    assert body.index("Amy") < body.index("Zed")
+
+
+def test_the_queue_page_polls_with_the_background_refresh_header(client_for, schedule):
+    response = client_for(Role.NURSE).get(
+        reverse("scheduling:queue", args=[schedule.department_id])
+    )
+    assert b'hx-trigger="every 15s"' in response.content
+    assert b"X-Background-Refresh" in response.content
+
+
+def test_a_patient_books_reschedules_and_cancels_in_the_portal(client_for, doctor):
+    me = PortalPatientFactory()
+    client = client_for(user=me.user)
+    response = client.post(
+        reverse("scheduling:portal-book"),
+        {"practitioner": doctor.pk, "start": at(2, 10).isoformat()},
+    )
+    assert response.status_code == 302
+    appointment = Appointment.objects.get(patient=me)
+    client.post(
+        reverse("scheduling:portal-reschedule", args=[appointment.pk]),
+        {"start": at(2, 11).isoformat()},
+    )
+    appointment.refresh_from_db()
+    assert appointment.start == at(2, 11)
+    client.post(reverse("scheduling:portal-cancel", args=[appointment.pk]))
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.CANCELLED
+
+
+def test_a_patient_cannot_cancel_another_patients_appointment(client_for, make_user, doctor):
+    theirs = _book(make_user, doctor, at(2, 10))
+    me = PortalPatientFactory()
+    response = client_for(user=me.user).post(reverse("scheduling:portal-cancel", args=[theirs.pk]))
+    assert response.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == AppointmentStatus.BOOKED
+
+
+def test_a_patient_cannot_download_another_patients_ics(client_for, make_user, doctor):
+    theirs = _book(make_user, doctor, at(2, 10))
+    me = PortalPatientFactory()
+    response = client_for(user=me.user).get(reverse("scheduling:portal-ics", args=[theirs.pk]))
+    assert response.status_code == 404
+
+
+def test_the_cutoff_message_is_shown_when_a_patient_cancels_too_late(client_for, settings):
+    settings.APPOINTMENT_CANCEL_CUTOFF_HOURS = 48
+    doctor = weekly_schedule().practitioner
+    me = PortalPatientFactory()
+    client = client_for(user=me.user)
+    client.post(
+        reverse("scheduling:portal-book"),
+        {"practitioner": doctor.pk, "start": at(1, 10).isoformat()},
+    )
+    appointment = Appointment.objects.get(patient=me)
+    response = client.post(reverse("scheduling:portal-cancel", args=[appointment.pk]), follow=True)
+    assert b"up to 48 hours before" in response.content
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+
+
+def test_my_appointments_lists_only_my_own(client_for, make_user, doctor):
+    mine = PortalPatientFactory(given_name="Mina")
+    _book(make_user, doctor, at(2, 10), patient=mine)
+    _book(make_user, doctor, at(2, 11), patient=PatientFactory(family_name="Otherperson"))
+    response = client_for(user=mine.user).get(reverse("scheduling:portal-appointments"))
+    assert response.content.count(b'class="list-group-item appointment"') == 1
+
+
+def test_the_public_page_lists_doctors_with_their_next_free_day(client, doctor):
+    response = client.get(reverse("scheduling:public-doctors"))
+    assert response.status_code == 200
+    assert doctor.family_name.encode() in response.content
+    assert b"Next free" in response.content
+
+
+def test_the_practitioner_feed_needs_the_secret_token(client, make_user, doctor):
+    _book(make_user, doctor, at(2, 10))
+    assert client.get(reverse("scheduling:calendar-feed", args=["x" * 43])).status_code == 404
+    response = client.get(
+        reverse("scheduling:calendar-feed", args=[doctor.schedule.calendar_token])
+    )
+    text = response.content.decode()
+    assert response["Content-Type"].startswith("text/calendar")
+    assert text.startswith("BEGIN:VCALENDAR\r\n") and text.endswith("END:VCALENDAR\r\n")
+    assert text.count("BEGIN:VEVENT") == 1
+
+
+def test_ical_text_is_escaped_and_folded():
+    from hms.scheduling import ical
+
+    assert ical.escape("a;b,c\\d\ne") == "a\\;b\\,c\\\\d\\ne"
+    folded = ical.fold("SUMMARY:" + "é" * 80)
+    assert all(len(line.encode()) <= 75 for line in folded.split("\r\n"))
+
+
+def test_removing_working_hours_lists_booked_appointments_for_rebooking(make_user, doctor):
+    appointment = _book(make_user, doctor, at(2, 10))
+    admin = make_user(Role.ADMIN)
+    session = doctor.schedule.hours.get(weekday=at(2, 10).weekday())
+    flagged = services.working_hours_remove(actor=admin, session=session)
+    assert [a.pk for a in flagged] == [appointment.pk]
+    appointment.refresh_from_db()
+    assert appointment.needs_rebooking and appointment.status == AppointmentStatus.BOOKED
+
+
+def test_leave_removes_slots_and_flags_appointments_in_it(make_user, doctor):
+    appointment = _book(make_user, doctor, at(2, 10))
+    _, flagged = services.schedule_exception_add(
+        actor=make_user(Role.ADMIN), schedule=doctor.schedule, kind="leave",
+        start=at(2, 0), end=at(3, 0),
+    )  # fmt: skip
+    assert [a.pk for a in flagged] == [appointment.pk]
+    from hms.scheduling.slots import free_slots
+
+    assert free_slots(start=at(2, 0), end=at(3, 0), practitioner_ids=[doctor.pk]) == []
+
+
+def test_an_extra_session_adds_slots(make_user):
+    schedule = weekly_schedule(days=[])
+    services.schedule_exception_add(
+        actor=make_user(Role.ADMIN), schedule=schedule, kind="extra",
+        start=at(2, 18), end=at(2, 19), slot_minutes=20,
+    )  # fmt: skip
+    from hms.scheduling.slots import free_slots
+
+    starts = [s.start for s in free_slots(start=at(2, 0), end=at(3, 0))]
+    assert starts == [at(2, 18), at(2, 18, 20), at(2, 18, 40)]
+
+
+def test_a_break_leaves_a_gap_in_the_slots(make_user):
+    schedule = weekly_schedule(start=time(9, 0), end=time(11, 0), slot=30)
+    schedule.hours.update(break_start=time(10, 0), break_end=time(10, 30))
+    from hms.scheduling.slots import free_slots
+
+    starts = [s.start for s in free_slots(start=at(2, 0), end=at(3, 0))]
+    assert starts == [at(2, 9), at(2, 9, 30), at(2, 10, 30)]

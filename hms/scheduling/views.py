@@ -1,0 +1,781 @@
+"""Pages of scheduling: the staff calendar and booking, the queue, schedules, the portal, public
+pages and calendar feeds. Thin: parse, call one service or selector, render."""
+
+import re
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.http import require_POST
+
+from hms.accounts.models import User
+from hms.core.access import public, require_perm
+from hms.core.errors import DomainError
+from hms.core.models import Department
+from hms.core.permissions import Perm, Role, user_has_perm
+from hms.patients.models import Patient
+from hms.patients.selectors import patient_of_user
+from hms.scheduling import ical, selectors, services
+from hms.scheduling.forms import (
+    CancelForm,
+    ExceptionForm,
+    FindDoctorForm,
+    OverbookForm,
+    PortalCancelForm,
+    StaffBookForm,
+    WorkingHoursForm,
+)
+from hms.scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    BookingChannel,
+    Notification,
+    ReminderOptOut,
+    Schedule,
+    ScheduleException,
+    Service,
+    WaitlistEntry,
+    WaitlistStatus,
+    WorkingHours,
+)
+from hms.scheduling.slots import free_slots, local_zone, next_free_slots
+
+S = AppointmentStatus
+
+
+def _day_from(request, key: str = "day"):
+    day = parse_date(request.GET.get(key, "") or "")
+    return day or timezone.localdate()
+
+
+def _local(day, hour=0) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=local_zone()) + timedelta(hours=hour)
+
+
+def _moment(text: str | None) -> datetime | None:
+    # A "+02:00" offset arrives as " 02:00" when a link did not encode it.
+    moment = parse_datetime(re.sub(r" (\d\d:?\d\d)$", r"+\1", (text or "").strip()))
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def _form_error(form, exc: DomainError) -> None:
+    placed = False
+    for field, message in (exc.fields or {}).items():
+        if field in form.fields:
+            form.add_error(field, message)
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+# --- Staff: calendar -------------------------------------------------------------------------
+
+
+def _calendar_context(request) -> dict:
+    """Columns of free slots and appointments for a practitioner or a department, day or week."""
+    view = "week" if request.GET.get("view") == "week" else "day"
+    day = _day_from(request)
+    if view == "week":
+        day = day - timedelta(days=day.weekday())
+    days = [day + timedelta(days=n) for n in range(7 if view == "week" else 1)]
+    start, end = _local(days[0]), _local(days[-1] + timedelta(days=1))
+    practitioner_id = request.GET.get("practitioner") or None
+    department_id = request.GET.get("department") or None
+    practitioner_id = int(practitioner_id) if str(practitioner_id).isdigit() else None
+    department_id = int(department_id) if str(department_id).isdigit() else None
+    schedules = Schedule.objects.select_related("practitioner", "department").filter(is_active=True)
+    if practitioner_id:
+        schedules = schedules.filter(practitioner_id=practitioner_id)
+    elif department_id:
+        schedules = schedules.filter(department_id=department_id)
+    else:
+        schedules = schedules.none()
+    schedules = list(schedules)
+    ids = [s.practitioner_id for s in schedules]
+    names = {s.practitioner_id: s.practitioner.full_name for s in schedules}
+    slots = free_slots(start=start, end=end, practitioner_ids=ids) if ids else []
+    appointments = (
+        list(
+            selectors.appointments_search(user=request.user, start=start, end=end).filter(
+                practitioner_id__in=ids
+            )
+        )
+        if ids
+        else []
+    )
+    by_practitioner_day = len(days) == 1 and not practitioner_id
+    columns: dict = {}
+    if by_practitioner_day:
+        for s in schedules:
+            columns[s.practitioner_id] = {"title": s.practitioner.full_name, "items": []}
+    else:
+        for d in days:
+            columns[d] = {"title": d, "items": []}
+
+    def key_of(practitioner, moment):
+        if by_practitioner_day:
+            return practitioner
+        return timezone.localtime(moment, local_zone()).date()
+
+    for slot in slots:
+        column = columns.get(key_of(slot.practitioner_id, slot.start))
+        if column is not None:
+            column["items"].append(
+                {"start": slot.start, "end": slot.end, "slot": slot,
+                 "who": names.get(slot.practitioner_id)}
+            )  # fmt: skip
+    for appointment in appointments:
+        column = columns.get(key_of(appointment.practitioner_id, appointment.start))
+        if column is not None:
+            column["items"].append(
+                {"start": appointment.start, "end": appointment.end, "appointment": appointment,
+                 "who": names.get(appointment.practitioner_id)}
+            )  # fmt: skip
+    for column in columns.values():
+        column["items"].sort(key=lambda item: (item["start"], "slot" in item))
+    step = timedelta(days=7 if view == "week" else 1)
+    return {
+        "view": view,
+        "day": day,
+        "prev_day": day - step,
+        "next_day": day + step,
+        "columns": list(columns.values()),
+        "practitioner_id": practitioner_id,
+        "department_id": department_id,
+        "show_who": bool(department_id and not practitioner_id and view == "week"),
+        "can_book": user_has_perm(request.user, Perm.APPOINTMENT_BOOK),
+        "can_overbook": user_has_perm(request.user, Perm.APPOINTMENT_OVERBOOK),
+    }
+
+
+@require_perm(Perm.APPOINTMENT_VIEW)
+def appointments_calendar(request):
+    context = _calendar_context(request)
+    if request.htmx:
+        return render(request, "scheduling/_calendar.html", context)
+    own = Schedule.objects.filter(practitioner=request.user).first()
+    context.update(
+        departments=Department.objects.filter(is_active=True),
+        practitioners=selectors.practitioners_search(),
+        own_schedule=own,
+        feed_url=request.build_absolute_uri(
+            reverse("scheduling:calendar-feed", args=[own.calendar_token])
+        )
+        if own
+        else "",
+        rebooking=Appointment.objects.filter(
+            needs_rebooking=True, status=S.BOOKED, start__gte=timezone.now()
+        ).count(),
+    )
+    return render(request, "scheduling/calendar.html", context)
+
+
+@require_perm(Perm.APPOINTMENT_BOOK)
+def appointment_book(request):
+    practitioner = User.objects.filter(
+        pk=request.GET.get("practitioner") or request.POST.get("practitioner") or 0,
+        role=Role.DOCTOR,
+    ).first()
+    start = _moment(request.GET.get("start") or request.POST.get("start"))
+    schedule = Schedule.objects.filter(practitioner=practitioner).first() if practitioner else None
+    if schedule is None or start is None:
+        raise Http404("Choose a free slot on the calendar first.")
+    form = StaffBookForm(request.POST or None, department_id=schedule.department_id)
+    if request.method == "POST" and form.is_valid():
+        patient = Patient.objects.filter(
+            mrn=form.cleaned_data["mrn"].strip().upper(), merged_into__isnull=True
+        ).first()
+        if patient is None:
+            form.add_error("mrn", "No patient has this MRN.")
+        else:
+            try:
+                appointment = services.appointment_book(
+                    actor=request.user,
+                    patient=patient,
+                    practitioner=practitioner,
+                    start=start,
+                    service=form.cleaned_data["service"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as exc:
+                _form_error(form, exc)
+            else:
+                messages.success(request, f"Booked {patient.full_name}.")
+                return redirect("scheduling:appointment-detail", appointment_id=appointment.pk)
+    return render(
+        request,
+        "scheduling/book.html",
+        {"form": form, "practitioner": practitioner, "start": start, "schedule": schedule},
+    )
+
+
+@require_perm(Perm.APPOINTMENT_OVERBOOK)
+def appointment_overbook(request):
+    """Walk-ins and urgent bookings, outside the slot grid and marked as such."""
+    practitioner = User.objects.filter(
+        pk=request.GET.get("practitioner") or request.POST.get("practitioner") or 0,
+        role=Role.DOCTOR,
+        schedule__isnull=False,
+    ).first()
+    if practitioner is None:
+        practitioner = request.user if Schedule.objects.filter(practitioner=request.user) else None
+    if practitioner is None:
+        raise Http404("Choose a practitioner first.")
+    form = OverbookForm(request.POST or None, department_id=practitioner.schedule.department_id)
+    if request.method == "POST" and form.is_valid():
+        patient = Patient.objects.filter(
+            mrn=form.cleaned_data["mrn"].strip().upper(), merged_into__isnull=True
+        ).first()
+        if patient is None:
+            form.add_error("mrn", "No patient has this MRN.")
+        else:
+            try:
+                appointment = services.appointment_book(
+                    actor=request.user,
+                    patient=patient,
+                    practitioner=practitioner,
+                    start=form.cleaned_data["start"] or timezone.now(),
+                    service=form.cleaned_data["service"],
+                    reason=form.cleaned_data["reason"],
+                    kind=form.cleaned_data["kind"],
+                )
+            except DomainError as exc:
+                _form_error(form, exc)
+            else:
+                messages.success(request, f"{appointment.get_kind_display()} booked.")
+                return redirect("scheduling:appointment-detail", appointment_id=appointment.pk)
+    return render(request, "scheduling/overbook.html", {"form": form, "practitioner": practitioner})
+
+
+@require_perm(Perm.APPOINTMENT_VIEW)
+def appointment_detail(request, appointment_id):
+    try:
+        appointment = selectors.appointment_get_for_user(
+            user=request.user, appointment_id=appointment_id
+        )
+    except DomainError:
+        raise Http404("No such appointment.") from None
+    alternatives = []
+    if appointment.status == S.BOOKED:
+        now = timezone.now()
+        alternatives = free_slots(
+            start=now,
+            end=now + timedelta(days=14),
+            practitioner_ids=[appointment.practitioner_id],
+            for_patient=appointment.patient,
+        )[:24]
+    return render(
+        request,
+        "scheduling/appointment_detail.html",
+        {
+            "appointment": appointment,
+            "alternatives": alternatives,
+            "cancel_form": CancelForm(),
+            "can_book": user_has_perm(request.user, Perm.APPOINTMENT_BOOK),
+            "started": appointment.start <= timezone.now(),
+        },
+    )
+
+
+def _staff_action(request, appointment_id, act):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        appointment = selectors.appointment_get_for_user(
+            user=request.user, appointment_id=appointment_id
+        )
+    except DomainError:
+        raise Http404("No such appointment.") from None
+    try:
+        message = act(appointment)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, message)
+    return redirect("scheduling:appointment-detail", appointment_id=appointment.pk)
+
+
+@require_perm(Perm.APPOINTMENT_BOOK)
+def appointment_check_in(request, appointment_id):
+    def act(appointment):
+        services.appointment_check_in(actor=request.user, appointment=appointment)
+        return "Checked in: the patient is in the queue."
+
+    return _staff_action(request, appointment_id, act)
+
+
+@require_perm(Perm.APPOINTMENT_BOOK)
+def appointment_no_show(request, appointment_id):
+    def act(appointment):
+        services.appointment_mark_no_show(actor=request.user, appointment=appointment)
+        return "Recorded as a no-show."
+
+    return _staff_action(request, appointment_id, act)
+
+
+@require_perm(Perm.APPOINTMENT_BOOK)
+def appointment_cancel(request, appointment_id):
+    def act(appointment):
+        form = CancelForm(request.POST)
+        if not form.is_valid():
+            raise DomainError("Give a reason for cancelling.")
+        services.appointment_cancel(
+            actor=request.user, appointment=appointment, reason=form.cleaned_data["reason"]
+        )
+        return "Cancelled."
+
+    return _staff_action(request, appointment_id, act)
+
+
+@require_perm(Perm.APPOINTMENT_BOOK)
+def appointment_reschedule(request, appointment_id):
+    def act(appointment):
+        start = _moment(request.POST.get("start"))
+        if start is None:
+            raise DomainError("Choose a new time.")
+        moved = services.appointment_reschedule(
+            actor=request.user, appointment=appointment, start=start
+        )
+        return f"Moved to {timezone.localtime(moved.start):%a %d %b %H:%M}."
+
+    return _staff_action(request, appointment_id, act)
+
+
+@require_perm(Perm.APPOINTMENT_VIEW)
+def rebooking_list(request):
+    """Appointments that a schedule change left outside working hours: call and rebook them."""
+    appointments = selectors.appointments_search(user=request.user, start=timezone.now()).filter(
+        needs_rebooking=True, status=S.BOOKED
+    )
+    return render(request, "scheduling/rebooking.html", {"appointments": appointments})
+
+
+# --- Staff: the queue ------------------------------------------------------------------------
+
+
+@require_perm(Perm.APPOINTMENT_VIEW)
+def queue(request, department_id):
+    department = Department.objects.filter(pk=department_id).first()
+    if department is None:
+        raise Http404("No such department.")
+    context = {
+        "department": department,
+        "entries": selectors.department_queue(user=request.user, department_id=department.pk),
+        "departments": Department.objects.filter(is_active=True),
+    }
+    if request.htmx:
+        return render(request, "scheduling/_queue.html", context)
+    return render(request, "scheduling/queue.html", context)
+
+
+# --- Schedules -------------------------------------------------------------------------------
+
+
+@require_perm(Perm.SCHEDULE_MANAGE)
+def schedule_list(request):
+    schedules = Schedule.objects.select_related("practitioner", "department").prefetch_related(
+        "hours"
+    )
+    doctors_without = (
+        User.objects.filter(role=Role.DOCTOR, is_active=True, schedule__isnull=True)
+        .select_related("staff_profile")
+        .order_by("family_name")
+    )
+    if request.method == "POST":
+        doctor = doctors_without.filter(pk=request.POST.get("practitioner") or 0).first()
+        if doctor is not None:
+            try:
+                schedule = services.schedule_ensure(actor=request.user, practitioner=doctor)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                return redirect("scheduling:schedule-edit", schedule_id=schedule.pk)
+    return render(
+        request,
+        "scheduling/schedule_list.html",
+        {"schedules": schedules, "doctors_without": doctors_without},
+    )
+
+
+def _flag_message(request, flagged) -> None:
+    if flagged:
+        messages.warning(
+            request,
+            f"{len(flagged)} booked appointment(s) are now outside working hours. They are kept "
+            "and listed for rebooking.",
+        )
+
+
+@require_perm(Perm.SCHEDULE_MANAGE)
+def schedule_edit(request, schedule_id):
+    schedule = (
+        Schedule.objects.select_related("practitioner", "department").filter(pk=schedule_id).first()
+    )
+    if schedule is None:
+        raise Http404("No such schedule.")
+    hours_form = WorkingHoursForm(prefix="hours")
+    exception_form = ExceptionForm(prefix="exc")
+    if request.method == "POST":
+        what = request.POST.get("what")
+        try:
+            if what == "hours":
+                hours_form = WorkingHoursForm(request.POST, prefix="hours")
+                if hours_form.is_valid():
+                    _, flagged = services.working_hours_add(
+                        actor=request.user, schedule=schedule, **hours_form.cleaned_data
+                    )
+                    _flag_message(request, flagged)
+                    return redirect("scheduling:schedule-edit", schedule_id=schedule.pk)
+            elif what == "remove-hours":
+                session = WorkingHours.objects.filter(
+                    schedule=schedule, pk=request.POST.get("id") or 0
+                ).first()
+                if session:
+                    _flag_message(
+                        request, services.working_hours_remove(actor=request.user, session=session)
+                    )
+                return redirect("scheduling:schedule-edit", schedule_id=schedule.pk)
+            elif what == "exception":
+                exception_form = ExceptionForm(request.POST, prefix="exc")
+                if exception_form.is_valid():
+                    _, flagged = services.schedule_exception_add(
+                        actor=request.user, schedule=schedule, **exception_form.cleaned_data
+                    )
+                    _flag_message(request, flagged)
+                    return redirect("scheduling:schedule-edit", schedule_id=schedule.pk)
+            elif what == "remove-exception":
+                exception = ScheduleException.objects.filter(
+                    schedule=schedule, pk=request.POST.get("id") or 0
+                ).first()
+                if exception:
+                    _flag_message(
+                        request,
+                        services.schedule_exception_remove(actor=request.user, exception=exception),
+                    )
+                return redirect("scheduling:schedule-edit", schedule_id=schedule.pk)
+            elif what == "rotate-feed":
+                services.schedule_rotate_calendar_token(actor=request.user, schedule=schedule)
+                messages.success(request, "The calendar address was changed.")
+                return redirect("scheduling:schedule-edit", schedule_id=schedule.pk)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    return render(
+        request,
+        "scheduling/schedule_edit.html",
+        {
+            "schedule": schedule,
+            "hours": schedule.hours.all(),
+            "exceptions": schedule.exceptions.filter(end__gte=timezone.now()),
+            "hours_form": hours_form,
+            "exception_form": exception_form,
+            "needs_rebooking": Appointment.objects.filter(
+                practitioner_id=schedule.practitioner_id,
+                needs_rebooking=True,
+                status=S.BOOKED,
+                start__gte=timezone.now(),
+            ).select_related("patient"),
+            "services": Service.objects.filter(department_id=schedule.department_id),
+        },
+    )
+
+
+# --- Portal ----------------------------------------------------------------------------------
+
+
+def _own_record(request):
+    patient = patient_of_user(request.user)
+    if patient is None:
+        raise Http404("Your account has no patient record yet.")
+    return patient
+
+
+def _own_appointment(request, appointment_id) -> Appointment:
+    try:
+        return selectors.appointment_get_for_user(user=request.user, appointment_id=appointment_id)
+    except DomainError:
+        raise Http404("No such appointment.") from None
+
+
+@require_perm(Perm.PORTAL_USE)
+def portal_appointments(request):
+    patient = patient_of_user(request.user)
+    now = timezone.now()
+    appointments = (
+        list(selectors.appointments_search(user=request.user, patient_id=patient.pk))
+        if patient
+        else []
+    )
+    offers = (
+        WaitlistEntry.objects.filter(
+            patient=patient, status=WaitlistStatus.OFFERED, offer_expires_at__gt=now
+        ).select_related("offered_practitioner")
+        if patient
+        else []
+    )
+    notices = Notification.objects.filter(user=request.user)[:10]
+    return render(
+        request,
+        "scheduling/portal_appointments.html",
+        {
+            "patient": patient,
+            "upcoming": [a for a in appointments if a.end >= now and a.is_active],
+            "past": [a for a in appointments if not (a.end >= now and a.is_active)][::-1][:20],
+            "offers": offers,
+            "notices": notices,
+            "opted_out": bool(patient) and ReminderOptOut.objects.filter(patient=patient).exists(),
+            "cancel_form": PortalCancelForm(),
+        },
+    )
+
+
+def _doctor_cards(practitioners, days: int = 14, per_doctor: int = 6) -> list[dict]:
+    now = timezone.now()
+    ids = [p.pk for p in practitioners]
+    slots = (
+        free_slots(
+            start=now, end=now + timedelta(days=days), practitioner_ids=ids, online_only=True
+        )
+        if ids
+        else []
+    )
+    by_doctor: dict[int, list] = {pk: [] for pk in ids}
+    for slot in slots:
+        if len(by_doctor[slot.practitioner_id]) < per_doctor:
+            by_doctor[slot.practitioner_id].append(slot)
+    return [{"doctor": p, "slots": by_doctor[p.pk]} for p in practitioners]
+
+
+@require_perm(Perm.PORTAL_USE)
+def portal_find(request):
+    form = FindDoctorForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    department = filters.get("department")
+    practitioners = list(
+        selectors.practitioners_search(
+            department_id=department.pk if department else None,
+            specialty=filters.get("specialty", ""),
+            q=filters.get("q", ""),
+            online_only=True,
+        )[:30]
+    )
+    return render(
+        request,
+        "scheduling/portal_find.html",
+        {"form": form, "cards": _doctor_cards(practitioners)},
+    )
+
+
+@require_perm(Perm.PORTAL_USE)
+def portal_doctor(request, practitioner_id):
+    """One doctor's free slots for a week, to book or to move an appointment into."""
+    practitioner = (
+        selectors.practitioners_search(online_only=True).filter(pk=practitioner_id).first()
+    )
+    if practitioner is None:
+        raise Http404("No such doctor.")
+    patient = _own_record(request)
+    moving = None
+    if request.GET.get("move"):
+        moving = _own_appointment(request, request.GET["move"])
+        if moving.practitioner_id != practitioner.pk:
+            raise Http404("No such appointment.")
+    day = max(_day_from(request), timezone.localdate())
+    start = _local(day)
+    slots = free_slots(
+        start=start,
+        end=start + timedelta(days=7),
+        practitioner_ids=[practitioner.pk],
+        for_patient=patient,
+        online_only=True,
+    )
+    days: dict = {}
+    for slot in slots:
+        days.setdefault(timezone.localtime(slot.start, local_zone()).date(), []).append(slot)
+    return render(
+        request,
+        "scheduling/portal_doctor.html",
+        {
+            "doctor": practitioner,
+            "days": days,
+            "moving": moving,
+            "day": day,
+            "next_day": day + timedelta(days=7),
+            "prev_day": day - timedelta(days=7) if day > timezone.localdate() else None,
+        },
+    )
+
+
+@require_perm(Perm.PORTAL_USE)
+@require_POST
+def portal_book(request):
+    patient = _own_record(request)
+    practitioner = (
+        selectors.practitioners_search(online_only=True)
+        .filter(pk=request.POST.get("practitioner") or 0)
+        .first()
+    )
+    start = _moment(request.POST.get("start"))
+    if practitioner is None or start is None:
+        messages.error(request, "Choose a doctor and a time.")
+        return redirect("scheduling:portal-find")
+    try:
+        services.appointment_book(
+            actor=request.user,
+            patient=patient,
+            practitioner=practitioner,
+            start=start,
+            reason=request.POST.get("reason", "")[:300],
+            channel=BookingChannel.PORTAL,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("scheduling:portal-doctor", practitioner_id=practitioner.pk)
+    messages.success(
+        request,
+        f"Booked with {practitioner.full_name} on "
+        f"{timezone.localtime(start, local_zone()):%a %d %b at %H:%M}.",
+    )
+    return redirect("scheduling:portal-appointments")
+
+
+@require_perm(Perm.PORTAL_USE)
+@require_POST
+def portal_reschedule(request, appointment_id):
+    appointment = _own_appointment(request, appointment_id)
+    start = _moment(request.POST.get("start"))
+    try:
+        if start is None:
+            raise DomainError("Choose a new time.")
+        moved = services.appointment_reschedule(
+            actor=request.user, appointment=appointment, start=start
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("scheduling:portal-appointments")
+    messages.success(
+        request, f"Moved to {timezone.localtime(moved.start, local_zone()):%a %d %b at %H:%M}."
+    )
+    return redirect("scheduling:portal-appointments")
+
+
+@require_perm(Perm.PORTAL_USE)
+@require_POST
+def portal_cancel(request, appointment_id):
+    appointment = _own_appointment(request, appointment_id)
+    form = PortalCancelForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.appointment_cancel(actor=request.user, appointment=appointment, reason=reason)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Your appointment was cancelled.")
+    return redirect("scheduling:portal-appointments")
+
+
+@require_perm(Perm.PORTAL_USE)
+@require_POST
+def portal_reminders(request):
+    patient = _own_record(request)
+    services.reminder_opt_out_set(
+        actor=request.user, patient=patient, opted_out=request.POST.get("opt_out") == "1"
+    )
+    messages.success(request, "Your reminder preference was saved.")
+    return redirect("scheduling:portal-appointments")
+
+
+@require_perm(Perm.PORTAL_USE)
+@require_POST
+def portal_waitlist_join(request):
+    patient = _own_record(request)
+    practitioner = (
+        selectors.practitioners_search().filter(pk=request.POST.get("practitioner") or 0).first()
+    )
+    if practitioner is None:
+        raise Http404("No such doctor.")
+    services.waitlist_join(
+        actor=request.user,
+        patient=patient,
+        department=practitioner.schedule.department,
+        practitioner=practitioner,
+    )
+    messages.success(request, "You are on the waiting list: we will offer you an earlier slot.")
+    return redirect("scheduling:portal-appointments")
+
+
+@require_perm(Perm.PORTAL_USE)
+@require_POST
+def portal_offer_decline(request, entry_id):
+    patient = _own_record(request)
+    entry = WaitlistEntry.objects.filter(pk=entry_id, patient=patient).first()
+    if entry is None:
+        raise Http404("No such offer.")
+    services.waitlist_release_offer(entry=entry, actor=request.user)
+    messages.info(request, "The slot was passed on. You stay on the waiting list.")
+    return redirect("scheduling:portal-appointments")
+
+
+def _ics_response(text: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_perm(Perm.PORTAL_USE)
+def portal_ics(request, appointment_id):
+    appointment = _own_appointment(request, appointment_id)
+    text = ical.calendar(
+        [ical.appointment_event(appointment, for_practitioner=False)], name="My appointment"
+    )
+    return _ics_response(text, "appointment.ics")
+
+
+# --- Public ----------------------------------------------------------------------------------
+
+
+@public
+def public_doctors(request):
+    """Departments and their doctors, each with the next day that has a free slot."""
+    practitioners = list(selectors.practitioners_search(online_only=True))
+    nxt = next_free_slots([p.pk for p in practitioners], online_only=True)
+    departments: dict = {}
+    for p in practitioners:
+        slot = nxt.get(p.pk)
+        departments.setdefault(p.schedule.department, []).append(
+            {"doctor": p, "next_day": timezone.localtime(slot.start).date() if slot else None}
+        )
+    return render(
+        request,
+        "scheduling/public_doctors.html",
+        {"departments": sorted(departments.items(), key=lambda item: item[0].name)},
+    )
+
+
+@public
+def calendar_feed(request, token):
+    """A practitioner's appointments as an iCalendar feed; the address itself is the secret."""
+    schedule = (
+        Schedule.objects.select_related("practitioner")
+        .filter(calendar_token=token, is_active=True)
+        .first()
+    )
+    if schedule is None or len(token) < 32:
+        raise Http404("No such calendar.")
+    since = timezone.now() - timedelta(days=30)
+    appointments = (
+        Appointment.objects.filter(practitioner_id=schedule.practitioner_id, start__gte=since)
+        .exclude(status__in=[S.CANCELLED, S.NO_SHOW])
+        .select_related("patient", "department", "practitioner")
+        .order_by("start")[:2000]
+    )
+    text = ical.calendar(
+        [ical.appointment_event(a, for_practitioner=True) for a in appointments],
+        name=f"Appointments of {schedule.practitioner.full_name}",
+    )
+    return _ics_response(text, "appointments.ics")
