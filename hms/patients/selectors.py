@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -164,6 +165,57 @@ def _name_filter(words: list[str], alternatives: dict[str, list[str]] | None = N
     return condition
 
 
+_TOKEN_TABLE = PatientNameToken._meta.db_table
+_COUNT_CAP = 20000
+
+
+def _word_condition(column: str, word: str, alternatives) -> tuple[str, list]:
+    choices = (alternatives or {}).get(word)
+    if choices:
+        return f"{column} IN ({', '.join(['%s'] * len(choices))})", list(choices)
+    upper = word[:-1] + chr(ord(word[-1]) + 1)
+    return f"{column} >= %s AND {column} < %s", [word, upper]
+
+
+def _name_match_ids(words: list[str], alternatives, offset: int, limit: int) -> list:
+    """Ids of patients with a name word starting with each query word, in the order of the
+    index on (token, patient): no patient row is read and nothing is sorted, so the time does
+    not grow with the registry. The commonest word is scanned in index order; the rarer words
+    are small sets it is checked against. Merged duplicates have no tokens."""
+    unique_words = list(dict.fromkeys(words))
+    conditions = [_word_condition("token", word, alternatives) for word in unique_words]
+    with connection.cursor() as cursor:
+        sizes = []
+        for sql, params in conditions:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM {_TOKEN_TABLE} WHERE {sql} LIMIT %s) AS c",  # noqa: S608
+                [*params, _COUNT_CAP],
+            )
+            sizes.append(cursor.fetchone()[0])
+        if not all(sizes):
+            return []
+        ordered = sorted(range(len(sizes)), key=lambda i: -sizes[i])
+        outer_sql, outer_params = _word_condition("t.token", unique_words[ordered[0]], alternatives)
+        sql = f"SELECT t.patient_id FROM {_TOKEN_TABLE} t WHERE {outer_sql}"  # noqa: S608
+        params = list(outer_params)
+        # SQLite: "+" stops the planner from driving the loop from the subquery, so the scan
+        # follows the (token, patient) index and stops at the page's end.
+        column = "+t.patient_id" if connection.vendor == "sqlite" else "t.patient_id"
+        for index in ordered[1:]:
+            inner_sql, inner_params = conditions[index]
+            sql += f" AND {column} IN (SELECT patient_id FROM {_TOKEN_TABLE} WHERE {inner_sql})"  # noqa: S608
+            params += inner_params
+        # A patient can match the scanned word twice ("Maria Martinez" for "mar"): fetch enough
+        # rows to fill the page after dropping repeats.
+        wanted = (offset + limit) * 2
+        sql += " ORDER BY t.token, t.patient_id LIMIT %s"
+        cursor.execute(sql, [*params, wanted])
+        unique = list(dict.fromkeys(row[0] for row in cursor.fetchall()))
+    field = Patient._meta.pk
+    ids = [field.to_python(value) for value in unique[offset : offset + limit]]
+    return ids
+
+
 def edit_distance(a: str, b: str) -> int:
     """Optimal string alignment distance: insertions, deletions, substitutions and swaps of
     two neighbouring letters ('jhon' -> 'john') each count as one typo."""
@@ -214,24 +266,31 @@ def patient_search(
     parsed = parse_query(query)
     corrected: list[str] = []
 
+    start = (page - 1) * page_size
+
     def run(alternatives=None) -> list[Patient]:
+        if parsed.words and not (parsed.mrns or parsed.phone or parsed.birth_date):
+            ids = _name_match_ids(parsed.words, alternatives, start, page_size + 1)
+            rows = Patient.objects.current().in_bulk(ids)
+            return [rows[pk] for pk in ids if pk in rows]
         rows = Patient.objects.current()
+        order = ["search_family", "search_name", "pk"]
+        if parsed.is_empty:
+            order = ["-mrn"]  # the newest registrations first, straight from the MRN index
         if parsed.mrns or parsed.phone:
             number = Q(mrn__in=parsed.mrns) if parsed.mrns else Q(pk__in=[])
             if parsed.phone:
                 number |= _prefix_range("search_phone", parsed.phone)
             rows = rows.filter(number)
+            order = ["search_phone", "mrn"]
         if parsed.birth_date:
             rows = rows.filter(birth_date=parsed.birth_date)
         if parsed.words:
             rows = rows.filter(_name_filter(parsed.words, alternatives))
-        start = (page - 1) * page_size
-        return list(
-            rows.order_by("search_family", "search_name", "pk")[start : start + page_size + 1]
-        )
+        return list(rows.order_by(*order)[start : start + page_size + 1])
 
     found = run()
-    if not found and parsed.words and page == 1:
+    if not found and parsed.words:
         fixes = _corrections(parsed.words)
         if fixes:
             found = run(fixes)

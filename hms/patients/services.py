@@ -278,6 +278,8 @@ def patient_merge(
         Patient.objects.filter(pk=duplicate.pk).update(
             merged_into=survivor, updated_at=timezone.now()
         )
+        # A merged record drops out of name search: it has no name tokens while merged.
+        PatientNameToken.objects.filter(patient=duplicate).delete()
         merge.save()
         emit(
             "patient.merged",
@@ -335,6 +337,7 @@ def patient_unmerge(*, actor, merge: PatientMerge) -> PatientMerge:
             Patient.objects.filter(pk=survivor.pk).update(user=None)
             Patient.objects.filter(pk=duplicate.pk).update(user_id=survivor.user_id)
         Patient.objects.filter(pk=duplicate.pk).update(merged_into=None, updated_at=timezone.now())
+        _index_name(duplicate)
         merge.undone_at = timezone.now()
         merge.undone_by = actor
         merge.save(update_fields=["undone_at", "undone_by", "updated_at"])
