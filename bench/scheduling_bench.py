@@ -37,7 +37,7 @@ SERVER_ENV = {
     "ALLOWED_HOSTS": "127.0.0.1",
     "SECURE_SSL_REDIRECT": "0",
     "AXES_ENABLED": "0",
-    "LOG_LEVEL": "WARNING",
+    "LOG_LEVEL": "ERROR",
     "TASKS_BACKEND": "dummy",
 }
 
