@@ -25,7 +25,7 @@ from hms.clinical.models import (
     Prescription,
     Vitals,
 )
-from hms.core.errors import NotAllowed, NotFound
+from hms.core.errors import NotFound
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.models import Patient
 from hms.patients.selectors import patient_get_for_user, patient_of_user
@@ -58,12 +58,11 @@ def may_read(user, area: Area) -> bool:
 
 
 def check_area(user, area: Area) -> None:
-    """Staff without the area's permission get 403; a patient outside the portal areas 404."""
-    if may_read(user, area):
-        return
-    if is_portal_user(user):
+    """Anyone whose role does not read this part of the record is told it is not there (404):
+    routes shared by staff and patients declare `signed_in`, and the answer must not differ
+    between "exists but not yours" and "does not exist"."""
+    if not may_read(user, area):
         raise NotFound("Not found.")
-    raise NotAllowed("Your role does not allow this.")
 
 
 def clinical_patient_get(*, user, patient_id, area: Area, action: str) -> Patient:
