@@ -22,7 +22,8 @@ class Icd10Code:
 class _Index:
     codes: list[str]  # sorted, without the dot, upper-case
     entries: dict[str, Icd10Code]  # keyed by the dotless code
-    texts: list[tuple[str, str]]  # (" " + folded description, dotless code), in code order
+    words: list[str]  # every word of every description, folded, sorted
+    postings: dict[str, list[int]]  # word -> positions in `codes` of codes using it
 
 
 def normalise(code: str) -> str:
@@ -41,8 +42,11 @@ def _index() -> _Index:
             continue
         entries[normalise(code)] = Icd10Code(code, cm.get_description(code), cm.is_leaf(code))
     codes = sorted(entries)
-    texts = [(" " + fold(entries[c].description), c) for c in codes]
-    return _Index(codes=codes, entries=entries, texts=texts)
+    postings: dict[str, list[int]] = {}
+    for position, code in enumerate(codes):
+        for word in set(fold(entries[code].description).split()):
+            postings.setdefault(word, []).append(position)
+    return _Index(codes=codes, entries=entries, words=sorted(postings), postings=postings)
 
 
 def icd10_lookup(code: str) -> Icd10Code | None:
@@ -67,10 +71,16 @@ def icd10_search(query: str, *, limit: int = 20) -> list[Icd10Code]:
             found.append(index.entries[code])
         if found:
             return found
-    words = [" " + word for word in fold(query).split()]
-    for text, code in index.texts:
-        if all(word in text for word in words):
-            found.append(index.entries[code])
-            if len(found) >= limit:
+    matching: set[int] | None = None
+    # Rarest words first would be ideal; the query's own order is good enough in practice.
+    for prefix in fold(query).split():
+        positions: set[int] = set()
+        start = bisect.bisect_left(index.words, prefix)
+        for word in index.words[start:]:
+            if not word.startswith(prefix):
                 break
-    return found
+            positions.update(index.postings[word])
+        matching = positions if matching is None else matching & positions
+        if not matching:
+            return []
+    return [index.entries[index.codes[p]] for p in sorted(matching or ())[:limit]]
