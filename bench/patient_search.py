@@ -188,7 +188,8 @@ def seed(n: int, rng: random.Random) -> None:
         )
         MrnCounter.objects.update_or_create(pk=1, defaults={"last_serial": n})
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # What autovacuum does on a live server: statistics and the visibility map.
+        cursor.execute("VACUUM ANALYZE" if postgres else "ANALYZE")
     print(f"Seeded {n:,} patients in {time.perf_counter() - began:.1f} s")
 
 

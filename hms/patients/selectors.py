@@ -58,6 +58,7 @@ _DMY_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
 _NUMBER = re.compile(r"^[\d\s+()./-]+$")
 _MRN_WITH_DASH = re.compile(r"^(\d{1,8})-(\d)$")
 MAX_PAGE_SIZE = 100
+MAX_CANDIDATES = 2000  # MRN, phone and birth-date searches list at most this many matches
 
 
 @dataclass
@@ -134,6 +135,8 @@ def parse_query(text: str) -> ParsedQuery:
         return parsed
     if _NUMBER.match(text):
         parsed.mrns = _mrn_candidates(text)
+        if _MRN_WITH_DASH.match(text):
+            return parsed  # written the way MRNs are printed: not a phone number
         number = digits(text)
         if len(number) >= 4:
             parsed.phone = number
@@ -180,8 +183,8 @@ def _word_condition(column: str, word: str, alternatives) -> tuple[str, list]:
 def _name_match_ids(words: list[str], alternatives, offset: int, limit: int) -> list:
     """Ids of patients with a name word starting with each query word, in the order of the
     index on (token, patient): no patient row is read and nothing is sorted, so the time does
-    not grow with the registry. The commonest word is scanned in index order; the rarer words
-    are small sets it is checked against. Merged duplicates have no tokens."""
+    not grow with the registry. One word's index range is scanned in order until the page is
+    full; each row is checked against the other words. Merged duplicates have no tokens."""
     unique_words = list(dict.fromkeys(words))
     conditions = [_word_condition("token", word, alternatives) for word in unique_words]
     with connection.cursor() as cursor:
@@ -194,16 +197,34 @@ def _name_match_ids(words: list[str], alternatives, offset: int, limit: int) -> 
             sizes.append(cursor.fetchone()[0])
         if not all(sizes):
             return []
-        ordered = sorted(range(len(sizes)), key=lambda i: -sizes[i])
+        # PostgreSQL probes the (patient, token) index for each row of the scanned word, so it
+        # scans the rarest word; SQLite (below) scans the commonest against small sets.
+        sqlite = connection.vendor == "sqlite"
+        ordered = sorted(range(len(sizes)), key=lambda i: -sizes[i] if sqlite else sizes[i])
         outer_sql, outer_params = _word_condition("t.token", unique_words[ordered[0]], alternatives)
         sql = f"SELECT t.patient_id FROM {_TOKEN_TABLE} t WHERE {outer_sql}"  # noqa: S608
         params = list(outer_params)
-        # SQLite: "+" stops the planner from driving the loop from the subquery, so the scan
-        # follows the (token, patient) index and stops at the page's end.
-        column = "+t.patient_id" if connection.vendor == "sqlite" else "t.patient_id"
         for index in ordered[1:]:
-            inner_sql, inner_params = conditions[index]
-            sql += f" AND {column} IN (SELECT patient_id FROM {_TOKEN_TABLE} WHERE {inner_sql})"  # noqa: S608
+            word = unique_words[index]
+            if sqlite:
+                # "+" stops the planner from driving the loop from the subquery, so the scan
+                # follows the (token, patient) index and stops at the page's end.
+                inner_sql, inner_params = _word_condition("token", word, alternatives)
+                sql += f" AND +t.patient_id IN (SELECT patient_id FROM {_TOKEN_TABLE} WHERE {inner_sql})"  # noqa: S608, E501
+            else:
+                # Compared through left(): not indexable on purpose, so each scanned row is
+                # checked with one probe of the (patient, token) index, never a token range
+                # (PostgreSQL misjudges narrow string ranges and would nest two range scans).
+                choices = (alternatives or {}).get(word)
+                if choices:
+                    marks = ", ".join(["%s"] * len(choices))
+                    inner_sql, inner_params = f"left(u.token, 100) IN ({marks})", list(choices)
+                else:
+                    inner_sql, inner_params = "left(u.token, %s) = %s", [len(word), word]
+                sql += (
+                    f" AND EXISTS (SELECT 1 FROM {_TOKEN_TABLE} u"  # noqa: S608
+                    f" WHERE u.patient_id = t.patient_id AND {inner_sql})"
+                )
             params += inner_params
         # A patient can match the scanned word twice ("Maria Martinez" for "mar"): fetch enough
         # rows to fill the page after dropping repeats.
@@ -274,20 +295,29 @@ def patient_search(
             rows = Patient.objects.current().in_bulk(ids)
             return [rows[pk] for pk in ids if pk in rows]
         rows = Patient.objects.current()
-        order = ["search_family", "search_name", "pk"]
         if parsed.is_empty:
-            order = ["-mrn"]  # the newest registrations first, straight from the MRN index
+            if query.strip():
+                return []  # something typed that can match nobody (a wrong check digit, "%")
+            # The newest registrations first, straight from the MRN index.
+            return list(rows.order_by("-mrn")[start : start + page_size + 1])
         if parsed.mrns or parsed.phone:
             number = Q(mrn__in=parsed.mrns) if parsed.mrns else Q(pk__in=[])
             if parsed.phone:
                 number |= _prefix_range("search_phone", parsed.phone)
             rows = rows.filter(number)
-            order = ["search_phone", "mrn"]
         if parsed.birth_date:
             rows = rows.filter(birth_date=parsed.birth_date)
         if parsed.words:
             rows = rows.filter(_name_filter(parsed.words, alternatives))
-        return list(rows.order_by(*order)[start : start + page_size + 1])
+        # Fetch a bounded set of keys without ORDER BY (so no planner walks a whole index to
+        # honour it), then sort by name here.
+        keys = sorted(
+            rows.values_list("search_family", "search_name", "pk")[:MAX_CANDIDATES],
+            key=lambda k: (k[0], k[1], str(k[2])),
+        )
+        ids = [k[2] for k in keys[start : start + page_size + 1]]
+        found = Patient.objects.in_bulk(ids)
+        return [found[pk] for pk in ids]
 
     found = run()
     if not found and parsed.words:
