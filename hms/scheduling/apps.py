@@ -7,4 +7,4 @@ class SchedulingConfig(AppConfig):
     verbose_name = "Scheduling"
 
     def ready(self) -> None:
-        from hms.scheduling import handlers  # noqa: F401  (subscribes to domain events)
+        from hms.scheduling import chart, handlers  # noqa: F401  (events, chart sections)

@@ -235,3 +235,71 @@ def test_a_break_leaves_a_gap_in_the_slots(make_user):
 
     starts = [s.start for s in free_slots(start=at(2, 0), end=at(3, 0))]
     assert starts == [at(2, 9), at(2, 9, 30), at(2, 10, 30)]
+
+
+def test_the_chart_section_loads_in_one_query_whatever_the_history(
+    make_user, doctor, django_assert_num_queries
+):
+    from hms.scheduling.chart import load_appointments
+
+    patient = PatientFactory()
+    for day in range(2, 6):
+        _book(make_user, doctor, at(day, 10), patient=patient)
+    with django_assert_num_queries(1):
+        loaded = load_appointments(patient=patient)
+    assert len(loaded["upcoming"]) == 4
+
+
+def test_a_doctor_books_a_walk_in_which_is_marked_and_queued(client_for, doctor):
+    patient = PatientFactory()
+    client = client_for(Role.DOCTOR)
+    response = client.post(
+        reverse("scheduling:overbook"),
+        {"practitioner": doctor.pk, "mrn": patient.mrn, "kind": "walk_in"},
+    )
+    appointment = Appointment.objects.get(patient=patient)
+    assert response.status_code == 302
+    assert appointment.overbooked and appointment.status == AppointmentStatus.CHECKED_IN
+    page = client.get(reverse("scheduling:appointment-detail", args=[appointment.pk]))
+    assert b"Walk-in" in page.content
+
+
+def test_a_receptionist_cannot_open_the_walk_in_form(client_for, doctor):
+    response = client_for(Role.RECEPTIONIST).get(
+        reverse("scheduling:overbook") + f"?practitioner={doctor.pk}"
+    )
+    assert response.status_code == 403
+
+
+def test_staff_cancel_from_the_appointment_page_with_a_reason(client_for, make_user, doctor):
+    appointment = _book(make_user, doctor, at(2, 10))
+    client = client_for(Role.RECEPTIONIST)
+    client.post(reverse("scheduling:appointment-cancel", args=[appointment.pk]), {"reason": ""})
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+    client.post(
+        reverse("scheduling:appointment-cancel", args=[appointment.pk]), {"reason": "Doctor ill"}
+    )
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.CANCELLED
+    assert appointment.cancel_reason == "Doctor ill"
+
+
+def test_adding_leave_in_the_schedule_page_warns_about_appointments_to_rebook(
+    client_for, make_user, doctor
+):
+    _book(make_user, doctor, at(2, 10))
+    client = client_for(Role.ADMIN)
+    response = client.post(
+        reverse("scheduling:schedule-edit", args=[doctor.schedule.pk]),
+        {
+            "what": "exception",
+            "exc-kind": "leave",
+            "exc-start": at(2, 0).strftime("%Y-%m-%dT%H:%M"),
+            "exc-end": at(3, 0).strftime("%Y-%m-%dT%H:%M"),
+            "exc-slot_minutes": 15,
+        },
+        follow=True,
+    )
+    assert b"outside working hours" in response.content
+    assert Appointment.objects.get().needs_rebooking
