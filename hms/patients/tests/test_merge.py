@@ -1,5 +1,8 @@
+from collections import defaultdict
+
 import pytest
 
+from hms.core import events
 from hms.core.errors import Conflict, DomainError
 from hms.core.events import subscribe
 from hms.core.models import AuditEvent
@@ -14,19 +17,22 @@ pytestmark = pytest.mark.django_db
 heard: list[tuple[str, dict]] = []
 
 
-@subscribe("patient.merged")
 def _heard_merge(**payload):
     heard.append(("patient.merged", payload))
     payload["merge"].record_moved("test.thing", ["thing-1"])
 
 
-@subscribe("patient.unmerged")
 def _heard_unmerge(**payload):
     heard.append(("patient.unmerged", payload))
 
 
 @pytest.fixture(autouse=True)
-def _clear_heard():
+def _listening(monkeypatch):
+    """Subscribers standing in for clinical/scheduling/billing, for these tests only."""
+    handlers = defaultdict(list, {k: list(v) for k, v in events._handlers.items()})
+    monkeypatch.setattr(events, "_handlers", handlers)
+    subscribe("patient.merged")(_heard_merge)
+    subscribe("patient.unmerged")(_heard_unmerge)
     heard.clear()
 
 
