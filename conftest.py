@@ -6,6 +6,17 @@ from hms.accounts.tests.factories import UserFactory
 from hms.core.permissions import Role
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Argon2 with production parameters costs ~0.25 s per hash; tests use a cheap Argon2."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    fast = "hms.accounts.tests.hashers.FastArgon2PasswordHasher"
+    with override_settings(PASSWORD_HASHERS=[fast, *settings.PASSWORD_HASHERS]):
+        yield
+
+
 @pytest.fixture
 def make_user(db):
     def make(role: Role = Role.PATIENT, **kwargs):

@@ -154,3 +154,10 @@ def test_the_wrong_current_password_does_not_change_anything(client_for):
     assert "current_password" in response.context["form"].errors
     client.user.refresh_from_db()
     assert client.user.check_password(TEST_PASSWORD)
+
+
+def test_production_settings_hash_passwords_with_argon2():
+    import config.settings as production
+
+    assert production.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    assert "Fast" not in production.PASSWORD_HASHERS[0]
