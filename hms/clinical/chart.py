@@ -57,6 +57,7 @@ class TrendLine:
     label: str
     colour: str
     points: str
+    dots: list[tuple[str, str]]
     last: object
 
 
@@ -99,7 +100,8 @@ def vitals_trend(vitals: list[Vitals], *, width: int = 600, height: int = 160) -
         if pts:
             last = next(getattr(v, field) for v in reversed(rows) if getattr(v, field) is not None)
             points = " ".join(f"{px:.1f},{py:.1f}" for px, py in pts)
-            lines.append(TrendLine(label, colour, points, last))
+            dots = [(f"{px:.1f}", f"{py:.1f}") for px, py in pts]
+            lines.append(TrendLine(label, colour, points, dots, last))
     return Trend(width, height, lines, rows[0].recorded_at, rows[-1].recorded_at, low, high)
 
 

@@ -210,5 +210,10 @@ def seed(ctx: DemoContext) -> None:
                 rows[LabResult].append(result)
     for model, objects in rows.items():
         model.objects.bulk_create(objects, batch_size=500)
+    # Notes were written during their encounter, not today (created_at is set on insert).
+    for note in rows[ClinicalNote]:
+        ClinicalNote.objects.filter(pk=note.pk).update(
+            created_at=note.signed_at - timedelta(minutes=5)
+        )
     if patients:
         ctx.out.write(f"Clinical histories for {len(patients)} patients.")

@@ -5,6 +5,7 @@ Valid diagnosis codes are categories (E11), subcategories (E11.9) and extended s
 """
 
 import bisect
+import threading
 from dataclasses import dataclass
 from functools import cache
 
@@ -47,6 +48,16 @@ def _index() -> _Index:
         for word in set(fold(entries[code].description).split()):
             postings.setdefault(word, []).append(position)
     return _Index(codes=codes, entries=entries, words=sorted(postings), postings=postings)
+
+
+_warming = threading.Lock()
+
+
+def icd10_warm() -> None:
+    """Build the index in a background thread, so the first search does not wait for it."""
+    if _index.cache_info().currsize or not _warming.acquire(blocking=False):
+        return
+    threading.Thread(target=_index, name="icd10-index", daemon=True).start()
 
 
 def icd10_lookup(code: str) -> Icd10Code | None:

@@ -288,6 +288,18 @@ def allergy_record(
     if status not in AllergyStatus.values:
         raise DomainError("Unknown status.", fields={"status": "Unknown status."})
     with transaction.atomic():
+        if (
+            source_id is None
+            and status == AllergyStatus.ACTIVE
+            and Allergy.objects.filter(
+                patient=patient, substance__iexact=substance, status=AllergyStatus.ACTIVE
+            ).exists()
+        ):
+            raise Conflict(
+                f"An active allergy to {substance} is already recorded.",
+                code="allergy_recorded",
+                fields={"substance": "Already recorded."},
+            )
         allergy = Allergy.objects.create(
             patient=patient,
             substance=substance,

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from hms.clinical import forms, selectors, services
-from hms.clinical.icd10 import icd10_search
+from hms.clinical.icd10 import icd10_search, icd10_warm
 from hms.clinical.models import (
     Attachment,
     ClinicalNote,
@@ -126,6 +126,8 @@ def encounter_detail(request, pk):
         pk,
         queryset=Encounter.objects.select_related("patient", "practitioner", "department"),
     )
+    if encounter.status != EncounterStatus.CLOSED:
+        icd10_warm()  # the diagnosis search on this page needs the code index
     return _encounter_page(request, encounter, tab=request.GET.get("tab", "vitals"))
 
 

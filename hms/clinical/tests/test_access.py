@@ -246,3 +246,23 @@ def test_documents_live_outside_the_static_web_root(record, settings):
     path = record["attachment"].file.path
     assert path.startswith(str(settings.MEDIA_ROOT))
     assert not path.startswith(str(settings.STATIC_ROOT))
+
+
+def test_the_portal_record_shows_signed_notes_and_released_results_only(
+    record, client_for, make_user
+):
+    patient = record["patient"]
+    patient.user = make_user(Role.PATIENT)
+    patient.save(update_fields=["user"])
+    NoteFactory(encounter=record["encounter"], patient=patient, subjective="Unsigned draft text")
+    LabResult.objects.create(
+        order=record["order"], patient=patient, analyte="Unreleased sodium", value=140
+    )
+    response = client_for(user=patient.user).get(reverse("patients:my-record"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Cough for three days." in page  # the signed note
+    assert "Unsigned draft text" not in page
+    assert "Potassium" in page and "Unreleased sodium" not in page
+    assert "Paracetamol" in page and "Penicillin" in page
+    assert "Vital signs" not in page and "letter.pdf" not in page

@@ -384,3 +384,10 @@ def test_a_merge_moves_the_duplicates_rows_and_an_unmerge_moves_exactly_those_ba
     assert ClinicalNote.objects.get(pk=note.pk).patient == duplicate
     assert not MergeMove.objects.exists()
     assert audited(survivor, "clinical.merge_move") and audited(duplicate, "clinical.unmerge_move")
+
+
+def test_an_active_allergy_is_recorded_once(doctor):
+    patient = PatientFactory()
+    services.allergy_record(actor=doctor, patient=patient, substance="Latex")
+    with pytest.raises(Conflict):
+        services.allergy_record(actor=doctor, patient=patient, substance="latex")
