@@ -158,6 +158,14 @@ def time_slot_search(departments) -> None:
     return month
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def serve(port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, **SERVER_ENV}
     server = subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)
@@ -175,6 +183,8 @@ def serve(port: int, workers: int) -> subprocess.Popen:
     )
     deadline = time.time() + 30
     while time.time() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {server.returncode}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # noqa: S310
             return server
@@ -263,7 +273,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--pool", type=int, default=1500, help="slots the clients aim at")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--time-limit", type=float, default=180.0)
     args = parser.parse_args()
 
@@ -282,10 +292,11 @@ def main() -> None:
 
     pool = random.Random(7).sample(month, min(args.pool, len(month)))
     patients = list(Patient.objects.values_list("pk", flat=True))
-    server = serve(args.port, args.workers)
+    port = args.port or free_port()
+    server = serve(port, args.workers)
     try:
         elapsed, latencies, outcomes = book_storm(
-            args.port, token, pool, patients, args.requests, args.clients, args.time_limit
+            port, token, pool, patients, args.requests, args.clients, args.time_limit
         )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -305,6 +316,8 @@ def main() -> None:
     print(f"  double bookings: practitioner {practitioner_doubles}, patient {patient_doubles}")
     if practitioner_doubles or patient_doubles:
         raise SystemExit("DOUBLE BOOKINGS FOUND")
+    if booked == 0 or set(outcomes) - {201, 409}:
+        raise SystemExit("unexpected answers: see the outcomes above")
 
 
 if __name__ == "__main__":

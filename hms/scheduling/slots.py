@@ -6,6 +6,7 @@ The whole computation takes a fixed number of queries, whatever the range or hea
 """
 
 import zoneinfo
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -166,12 +167,29 @@ def free_slots(
         busy[practitioner_id].append((s, e))
     result = []
     for schedule in schedules:
-        taken = busy.get(schedule.practitioner_id, [])
+        is_taken = _busy_test(busy.get(schedule.practitioner_id, []))
         for slot in working_slots(schedule, hours[schedule.pk], exceptions, start, end):
-            if not any(_overlaps(slot.start, slot.end, s, e) for s, e in taken):
+            if not is_taken(slot.start, slot.end):
                 result.append(slot)
     result.sort(key=lambda slot: (slot.start, slot.practitioner_id))
     return result
+
+
+def _busy_test(intervals):
+    """A function telling whether [s, e) overlaps any of the intervals, in O(log n): bisect on
+    the sorted starts, then compare with the furthest end reached by the intervals before."""
+    intervals = sorted(intervals)
+    starts = [s for s, _ in intervals]
+    furthest, reach = [], None
+    for _, e in intervals:
+        reach = e if reach is None or e > reach else reach
+        furthest.append(reach)
+
+    def overlaps(s, e) -> bool:
+        i = bisect_left(starts, e) - 1
+        return i >= 0 and furthest[i] > s
+
+    return overlaps
 
 
 def next_free_slots(
@@ -180,13 +198,20 @@ def next_free_slots(
     """The first free slot of each practitioner within `days` (absent when none)."""
     now = timezone.now()
     first: dict[int, Slot] = {}
-    for slot in free_slots(
-        start=now,
-        end=now + timedelta(days=days),
-        practitioner_ids=practitioner_ids,
-        online_only=online_only,
-    ):
-        first.setdefault(slot.practitioner_id, slot)
+    wanted = set(practitioner_ids)
+    searched = now
+    # Widening windows: most practitioners have a free slot within a day or two, so the
+    # expensive month-long search runs only for the few who do not.
+    for window in sorted({min(2, days), min(7, days), days}):
+        if not wanted:
+            break
+        until = now + timedelta(days=window)
+        for slot in free_slots(
+            start=searched, end=until, practitioner_ids=wanted, online_only=online_only
+        ):
+            first.setdefault(slot.practitioner_id, slot)
+        wanted -= set(first)
+        searched = until
     return first
 
 

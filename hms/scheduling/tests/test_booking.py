@@ -328,3 +328,15 @@ def test_twenty_concurrent_bookings_of_one_slot_let_exactly_one_win(make_user):
         thread.join()
     assert sorted(results) == ["booked"] + ["slot_taken"] * 19
     assert Appointment.objects.filter(practitioner=doctor).count() == 1
+
+
+def test_the_busy_test_finds_overlaps_with_any_earlier_long_interval():
+    from hms.scheduling.slots import _busy_test
+
+    day = at(2, 0)
+    h = timedelta(hours=1)
+    overlaps = _busy_test([(day, day + 5 * h), (day + h, day + 2 * h), (day + 6 * h, day + 7 * h)])
+    assert overlaps(day + 3 * h, day + 4 * h)  # inside the long first interval
+    assert not overlaps(day + 5 * h, day + 6 * h)  # touching ends do not overlap
+    assert overlaps(day + 6 * h, day + 6.5 * h)
+    assert not overlaps(day - h, day)
