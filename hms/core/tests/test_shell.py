@@ -1,0 +1,97 @@
+"""The UI shell: landing page, security headers, error pages and a menu per role."""
+
+import re
+
+import pytest
+from django.test import Client, override_settings
+from django.urls import resolve, reverse
+
+from hms.accounts.tests.factories import DepartmentFactory
+from hms.core.access import PUBLIC, SIGNED_IN
+from hms.core.models import Hospital
+from hms.core.navigation import MENU, PLANNED
+from hms.core.permissions import Role, role_has_perm
+
+
+def test_the_landing_page_names_the_hospital_its_departments_and_contacts(client, db):
+    Hospital.objects.create(
+        name="Riverside General", phone="+44 20 7000 0000", emergency_phone="999",
+        address="1 River Road", email="hello@riverside.example",
+    )  # fmt: skip
+    DepartmentFactory(name="Cardiology", slug="cardiology")
+    DepartmentFactory(name="Closed wing", slug="closed", is_active=False)
+    page = client.get(reverse("core:landing")).content.decode()
+    for text in ("Riverside General", "Cardiology", "+44 20 7000 0000", "1 River Road", "999"):
+        assert text in page
+    assert "Closed wing" not in page
+
+
+def test_pages_carry_the_security_headers(client, db):
+    response = client.get(reverse("core:landing"))
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_no_page_loads_assets_from_a_cdn(client_for):
+    page = client_for(Role.ADMIN).get(reverse("core:dashboard")).content.decode()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources and not [s for s in sources if s.startswith(("http:", "https:", "//"))]
+
+
+def test_an_unknown_page_shows_the_custom_404(client, db):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "404.html" in [t.name for t in response.templates]
+
+
+def test_a_refused_page_shows_the_custom_403(client_for):
+    response = client_for(Role.PATIENT).get(reverse("core:audit-list"))
+    assert response.status_code == 403
+    assert "403.html" in [t.name for t in response.templates]
+
+
+@override_settings(ROOT_URLCONF="hms.core.tests.urls_failing")
+def test_a_crash_shows_the_custom_500_page_and_json_under_the_api(db):
+    client = Client(raise_request_exception=False)
+    page = client.get("/fails/")
+    assert page.status_code == 500
+    assert "it was logged" in page.content.decode()
+    api = client.get("/api/v1/fails/")
+    assert api.status_code == 500
+    assert api.json()["error"]["code"] == "server_error"
+
+
+def _view_access(url_name: str):
+    return getattr(resolve(reverse(url_name)).func, "hms_access", None)
+
+
+@pytest.mark.parametrize("item", MENU, ids=lambda item: item.url_name)
+def test_each_menu_entry_opens_for_exactly_the_roles_that_see_it(item):
+    access = _view_access(item.url_name)
+    assert access is not None, f"{item.url_name} declares no access"
+    for role in Role:
+        sees = role_has_perm(role, item.perm)
+        may_open = access in (PUBLIC, SIGNED_IN) or role_has_perm(role, access)
+        assert not sees or may_open, f"{role} sees {item.label} but gets 403"
+        if access not in (PUBLIC, SIGNED_IN):
+            assert sees or not may_open, f"{role} may open {item.label} but has no menu entry"
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_sees_its_own_menu_and_nothing_else(client_for, role):
+    page = client_for(role).get(reverse("core:dashboard")).content.decode()
+    shown = set(re.findall(r'data-menu="([^"]+)"', page))
+    expected = {item.url_name for item in MENU if role_has_perm(role, item.perm)}
+    assert shown == expected
+
+
+def test_modules_not_built_yet_are_marked_as_planned(client_for):
+    page = client_for(Role.BILLING).get(reverse("core:dashboard")).content.decode()
+    billing_planned = [label for label, perm in PLANNED if role_has_perm(Role.BILLING, perm)]
+    for label in billing_planned:
+        assert label in page
+    assert not billing_planned or re.search(r"(?i)coming|planned|not (yet )?available", page)
