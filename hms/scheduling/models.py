@@ -7,7 +7,9 @@ practitioner; status booked/arrived/fulfilled/cancelled/noshow via `Appointment.
 
 No double booking is enforced by the database, not only by the services: migration 0002 adds
 an exclusion constraint on PostgreSQL (btree_gist over the time range) and a partial unique
-index plus overlap triggers on SQLite, for the practitioner and for the patient.
+index plus overlap triggers on SQLite, for the practitioner and for the patient. A later
+migration that makes Django rebuild the appointment table on SQLite drops those triggers: it
+must create them again (test_booking's overlap tests fail if it does not).
 """
 
 import secrets
