@@ -1,7 +1,8 @@
 """REST API of the clinical record: the same services, selectors, permissions and audit as the UI.
 
-Lists need `?patient=<id>` for staff (a patient token defaults to its own record); lab orders
-and prescriptions may also be listed without it, as worklists. A patient token asking about
+Lists take `?patient=<id>` (a patient token defaults to its own record); encounters, lab orders
+and prescriptions may also be listed without it by staff, as worklists (one audit row per
+patient shown). A patient token asking about
 anyone else gets 404.
 """
 
@@ -393,9 +394,10 @@ class ClinicalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     retrieve=extend_schema(responses=EncounterOut), create=extend_schema(request=EncounterIn)
 )
 class EncounterViewSet(ClinicalViewSet):
-    """Encounters: opened -> in progress (`start`) -> closed (`close`)."""
+    """Encounters: opened -> in progress (`start`) -> closed (`close`). Without `?patient=`,
+    staff get the encounters not closed yet (`?mine=1`: their own)."""
 
-    model, area, output = Encounter, Area.CLINICAL, EncounterOut
+    model, area, output, worklist = Encounter, Area.CLINICAL, EncounterOut, True
     required_perms = {
         "list": Perm.CLINICAL_VIEW,
         "retrieve": Perm.CLINICAL_VIEW,
@@ -406,6 +408,10 @@ class EncounterViewSet(ClinicalViewSet):
 
     def patient_rows(self, patient):
         return selectors.encounters_of(patient)
+
+    def worklist_rows(self):
+        mine = self.request.query_params.get("mine") == "1"
+        return selectors.open_encounters(practitioner=self.request.user if mine else None)
 
     @extend_schema(request=EncounterIn, responses={201: EncounterOut})
     def create(self, request):

@@ -10,6 +10,7 @@ A patient reads only their own record; anyone else's is "not found".
 
 from enum import StrEnum
 
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 
 from hms.clinical.models import (
@@ -167,12 +168,9 @@ def record_get_for_user(*, user, model, pk, action: str | None = None, queryset=
     check_area(user, area)
     try:
         obj = (queryset if queryset is not None else model.objects).get(pk=pk)
-    except (model.DoesNotExist, ValueError, TypeError):
+    except (model.DoesNotExist, ValueError, TypeError, ValidationError):
+        # ValidationError: a malformed UUID, which is simply not one of ours.
         raise NotFound("Not found.") from None
-    except Exception as exc:  # a malformed UUID raises ValidationError from the field
-        if exc.__class__.__name__ == "ValidationError":
-            raise NotFound("Not found.") from None
-        raise
     action = action or f"{model._meta.model_name}.view"
     clinical_patient_get(user=user, patient_id=obj.patient_id, area=area, action=action)
     if is_portal_user(user) and not _visible_to_portal(obj):
@@ -202,6 +200,16 @@ def encounter_page_data(encounter: Encounter, *, user) -> dict:
 
 
 # --- Worklists ---------------------------------------------------------------------------------
+
+
+def open_encounters(*, practitioner=None) -> QuerySet[Encounter]:
+    """Encounters not closed yet, newest first (optionally one practitioner's)."""
+    encounters = Encounter.objects.exclude(status="closed").select_related(
+        "patient", "practitioner", "department"
+    )
+    if practitioner is not None:
+        encounters = encounters.filter(practitioner=practitioner)
+    return encounters.order_by("-started_at")
 
 
 def lab_worklist(*, status: str | None = None) -> QuerySet[LabOrder]:

@@ -61,14 +61,8 @@ def _audit_listed(request, action: str, patient_ids) -> None:
 @require_perm(Perm.CLINICAL_VIEW)
 def encounter_list(request):
     """Encounters not yet closed: the ward's and clinic's current work."""
-    encounters = (
-        Encounter.objects.exclude(status=EncounterStatus.CLOSED)
-        .select_related("patient", "practitioner", "department")
-        .order_by("-started_at")
-    )
     mine = request.GET.get("mine") == "1"
-    if mine:
-        encounters = encounters.filter(practitioner=request.user)
+    encounters = selectors.open_encounters(practitioner=request.user if mine else None)
     page = Paginator(encounters, 25).get_page(request.GET.get("page"))
     _audit_listed(request, "encounter.list_view", [e.patient_id for e in page])
     return render(request, "clinical/encounter_list.html", {"page": page, "mine": mine})

@@ -240,3 +240,17 @@ def test_the_chart_shows_the_clinical_sections_to_a_doctor(doctor_client):
     response = doctor_client.get(reverse("patients:chart", args=[patient.pk]))
     assert response.status_code == 200
     assert b"Latex" in response.content and b"Vital signs" in response.content
+
+
+def test_api_encounters_without_a_patient_are_the_open_ones(doctor_client):
+    mine = EncounterFactory(practitioner=doctor_client.user)
+    now = timezone.now()
+    EncounterFactory(status="closed", started_at=now, ended_at=now)
+    other = EncounterFactory()
+    ids = {e["id"] for e in doctor_client.get("/api/v1/encounters/").json()["results"]}
+    assert ids == {str(mine.pk), str(other.pk)}
+    ids = {e["id"] for e in doctor_client.get("/api/v1/encounters/?mine=1").json()["results"]}
+    assert ids == {str(mine.pk)}
+    assert AuditEvent.objects.filter(
+        action="encounter.worklist_view", patient_ref=str(other.patient_id)
+    ).exists()
