@@ -85,3 +85,20 @@ def test_the_openapi_schema_generates_without_errors_or_warnings(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Warning" not in result.stderr and "Error" not in result.stderr, result.stderr
     assert schema.read_text().startswith("openapi: 3.")
+
+
+def test_the_demo_two_factor_exemption_is_off_in_production_whatever_the_environment(tmp_path):
+    code = "from django.conf import settings; print(settings.DEMO_2FA_EXEMPT)"
+    env = {**PRODUCTION, "DEMO_2FA_EXEMPT": "1"}
+    result = manage("shell", "--no-imports", "-c", code, tmp_path=tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_production_mode_sets_secure_cookies_and_hsts(tmp_path):
+    code = (
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS >= 31536000)"
+    )
+    result = manage("shell", "--no-imports", "-c", code, tmp_path=tmp_path, **PRODUCTION)
+    assert result.stdout.split() == ["True"] * 4, result.stderr
