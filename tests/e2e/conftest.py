@@ -18,10 +18,6 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API keeps an event loop in this thread; Django's ORM refuses to run inside
-# one unless told it is safe, which it is here: the test and the live server share one process.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -60,9 +56,9 @@ def _chromium_missing_message() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for the session. Playwright's launch() gives it a new, empty
+    """One headless Chromium per journey file. Playwright's launch() gives it a new, empty
     user-data-dir of its own (and removes it at close); it never downloads a browser."""
     missing = _chromium_missing_message()
     if missing:
@@ -71,12 +67,18 @@ def browser():
         pytest.skip(f"Browser tests skipped: {missing}")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+    # Playwright's sync API keeps an event loop running in this thread; Django's ORM refuses to
+    # run inside one unless told it is safe, which it is here (the test and the live server
+    # share one process). Only while the browser lives: the variable must not leak into other
+    # tests (manage.py check --deploy rejects it, and it would hide real async mistakes).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            yield chromium
+            chromium.close()
 
 
 @pytest.fixture
