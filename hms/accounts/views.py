@@ -188,11 +188,13 @@ def _qr_data_uri(url: str) -> str:
 def two_factor_setup(request):
     if not request.user.is_hospital_staff:
         return redirect("core:dashboard")
+    # Check for a confirmed device first: otherwise a leftover unconfirmed one would let
+    # someone who knows only the password enrol it and skip the real device's code.
+    if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+        messages.info(request, "Two-factor sign-in is already on for your account.")
+        return redirect("core:dashboard")
     device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
     if device is None:
-        if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
-            messages.info(request, "Two-factor sign-in is already on for your account.")
-            return redirect("core:dashboard")
         device = TOTPDevice.objects.create(user=request.user, name="Authenticator", confirmed=False)
     form = TotpCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
