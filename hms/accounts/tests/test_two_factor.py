@@ -171,3 +171,18 @@ def test_a_patient_gets_an_api_token_with_email_and_password(client, make_user):
     response = _token(client, email=patient.email, password=TEST_PASSWORD)
     assert response.status_code == 200
     assert response.json()["token_type"] == "Bearer"
+
+
+def test_a_password_alone_cannot_enrol_a_second_device(admin_with_device):
+    """A leftover unconfirmed device (say, from two set-up tabs) must not let someone who only
+    knows the password enrol it and skip the code of the real device."""
+    admin, _device = admin_with_device
+    leftover = TOTPDevice.objects.create(user=admin, name="Authenticator", confirmed=False)
+    client = signed_in_with_password(admin)
+    page = client.get(SETUP)
+    assert page.status_code == 302
+    response = client.post(SETUP, {"code": code_for(leftover)})
+    assert response.status_code == 302
+    leftover.refresh_from_db()
+    assert not leftover.confirmed
+    assert client.get(DASHBOARD)["Location"].startswith(VERIFY)
