@@ -59,7 +59,10 @@ class HasRolePermission(permissions.BasePermission):
     message = "Your role does not allow this."
 
     def has_permission(self, request, view):
-        perm = required_perm_of(view, getattr(view, "action", None) or request.method.lower())
+        method = request.method.lower()
+        # HEAD is a GET without the body: it needs what GET needs.
+        method = "get" if method == "head" else method
+        perm = required_perm_of(view, getattr(view, "action", None) or method)
         if perm is None:
             return False
         if perm == "public":
