@@ -28,6 +28,17 @@ class AuditApi(APIView):
         return Response({"ok": True})
 
 
+class PerMethodApi(APIView):
+    permission_classes = [HasRolePermission]
+    required_perms = {"get": Perm.STAFF_AREA, "post": Perm.STAFF_MANAGE}
+
+    def get(self, request):
+        return Response({"ok": True})
+
+    def post(self, request):
+        return Response({"ok": True})
+
+
 class UndeclaredApi(APIView):
     permission_classes = [HasRolePermission]
 
@@ -87,3 +98,14 @@ def test_a_viewset_checks_the_permission_of_each_action(make_user):
     assert _get(view, make_user(Role.ADMIN), method="post").status_code == 201
     undeclared = Things.as_view({"delete": "destroy"})
     assert _get(undeclared, make_user(Role.ADMIN), method="delete", pk="1").status_code == 403
+
+
+@pytest.mark.django_db
+def test_an_api_view_keyed_by_method_checks_each_method_and_head_like_get(make_user):
+    view = PerMethodApi.as_view()
+    nurse = make_user(Role.NURSE)
+    assert _get(view, nurse).status_code == 200
+    assert _get(view, nurse, method="head").status_code == 200
+    assert _get(view, nurse, method="post").status_code == 403
+    assert _get(view, nurse, method="options").status_code == 403
+    assert _get(view, make_user(Role.PATIENT), method="head").status_code == 403
