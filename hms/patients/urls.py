@@ -14,4 +14,9 @@ urlpatterns = [
     path("<uuid:patient_id>/", views.patient_chart, name="chart"),
     path("<uuid:patient_id>/edit/", views.patient_edit, name="edit"),
     path("<uuid:patient_id>/photo/", views.patient_photo, name="photo"),
+    path(
+        "<uuid:patient_id>/identifiers/<int:identifier_id>/remove/",
+        views.identifier_remove,
+        name="identifier-remove",
+    ),
 ]

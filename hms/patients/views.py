@@ -115,8 +115,27 @@ def patient_edit(request, patient_id):
             messages.success(request, "The patient's details are saved.")
             return redirect("patients:chart", patient_id=patient.pk)
     return render(
-        request, "patients/patient_form.html", {"form": form, "patient": patient, "creating": False}
+        request,
+        "patients/patient_form.html",
+        {
+            "form": form,
+            "patient": patient,
+            "creating": False,
+            "identifiers": list(patient.identifiers.all()),
+        },
     )
+
+
+@require_perm(Perm.PATIENT_REGISTER)
+@require_POST
+def identifier_remove(request, patient_id, identifier_id):
+    patient = _patient_or_404(request.user, patient_id, "patient.view_for_edit")
+    identifier = patient.identifiers.filter(pk=identifier_id).first()
+    if identifier is None:
+        raise Http404("No such identifier.")
+    services.patient_identifier_remove(actor=request.user, identifier=identifier)
+    messages.success(request, f"{identifier} is removed.")
+    return redirect("patients:edit", patient_id=patient.pk)
 
 
 def _render_chart(request, patient_id, *, portal: bool):

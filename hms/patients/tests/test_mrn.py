@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hms.patients.models import Patient
 from hms.patients.mrn import luhn_digit, mrn_format, mrn_is_valid
@@ -46,3 +48,12 @@ def test_the_database_refuses_two_patients_with_one_mrn():
 def test_mrn_is_shown_with_a_dash_before_the_check_digit():
     patient = PatientFactory()
     assert patient.mrn_display == f"{patient.mrn[:8]}-{patient.mrn[8]}"
+
+
+@given(st.integers(min_value=1, max_value=99_999_999), st.integers(0, 8), st.integers(1, 9))
+def test_any_single_mistyped_digit_of_any_mrn_fails_the_check(serial, position, shift):
+    mrn = mrn_format(serial)
+    assert mrn_is_valid(mrn)
+    digits = list(mrn)
+    digits[position] = str((int(digits[position]) + shift) % 10)
+    assert not mrn_is_valid("".join(digits))

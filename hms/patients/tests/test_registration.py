@@ -165,3 +165,23 @@ def test_a_self_registered_portal_account_gets_its_own_record():
         base_url="http://testserver/",
     )
     assert Patient.objects.get(user=user).search_phone == "07700555111"
+
+
+def test_an_identifier_recorded_by_mistake_is_removed_from_the_edit_page_and_audited(client_for):
+    patient = PatientFactory(identifiers=[{"system": "passport", "value": "WRONG1"}])
+    identifier = patient.identifiers.get()
+    client = client_for(Role.RECEPTIONIST)
+    page = client.get(f"/patients/{patient.pk}/edit/")
+    assert b"WRONG1" in page.content
+    response = client.post(f"/patients/{patient.pk}/identifiers/{identifier.pk}/remove/")
+    assert response.status_code == 302 and not patient.identifiers.exists()
+    event = AuditEvent.objects.get(action="patient.identifier_remove")
+    assert event.patient_ref == str(patient.pk)
+
+
+def test_an_identifier_of_another_patient_cannot_be_removed_through_this_patient(client_for):
+    patient = PatientFactory()
+    other = PatientFactory(identifiers=[{"system": "passport", "value": "KEEP1"}])
+    url = f"/patients/{patient.pk}/identifiers/{other.identifiers.get().pk}/remove/"
+    assert client_for(Role.RECEPTIONIST).post(url).status_code == 404
+    assert other.identifiers.exists()

@@ -24,7 +24,15 @@ def _api_patient() -> dict:
     return {"pk": str(PatientFactory().pk)}
 
 
+def _identifier() -> dict:
+    from hms.patients.tests.factories import PatientFactory
+
+    patient = PatientFactory(identifiers=[{"system": "other", "value": "SAMPLE-1"}])
+    return {"patient_id": patient.pk, "identifier_id": patient.identifiers.get().pk}
+
+
 URL_SAMPLES = {
+    "patients:identifier-remove": _identifier,
     "patients:chart": _patient,
     "patients:edit": _patient,
     "patients:photo": _patient,
