@@ -75,7 +75,7 @@ class VitalsForm(forms.Form):
 class DiagnosisForm(forms.Form):
     code = forms.CharField(
         label="ICD-10 code",
-        max_length=10,
+        max_length=80,  # the same box searches by words
         required=False,
         widget=forms.TextInput(
             attrs={

@@ -7,7 +7,6 @@ Valid diagnosis codes are categories (E11), subcategories (E11.9) and extended s
 import bisect
 import threading
 from dataclasses import dataclass
-from functools import cache
 
 from hms.patients.normalize import fold
 
@@ -31,8 +30,7 @@ def normalise(code: str) -> str:
     return code.strip().upper().replace(".", "").replace(" ", "")
 
 
-@cache
-def _index() -> _Index:
+def _build() -> _Index:
     # Imported here: loading the package parses the whole classification (about a second), which
     # only the first code lookup of a process should pay, not every manage.py command.
     import simple_icd_10_cm as cm
@@ -50,14 +48,25 @@ def _index() -> _Index:
     return _Index(codes=codes, entries=entries, words=sorted(postings), postings=postings)
 
 
-_warming = threading.Lock()
+_built: _Index | None = None
+_building = threading.Lock()
+
+
+def _index() -> _Index:
+    """The index, built once per process. The lock matters: two threads importing the package
+    at once (a request and the warm-up thread) would see it half-loaded."""
+    global _built
+    if _built is None:
+        with _building:
+            if _built is None:
+                _built = _build()
+    return _built
 
 
 def icd10_warm() -> None:
     """Build the index in a background thread, so the first search does not wait for it."""
-    if _index.cache_info().currsize or not _warming.acquire(blocking=False):
-        return
-    threading.Thread(target=_index, name="icd10-index", daemon=True).start()
+    if _built is None and not _building.locked():
+        threading.Thread(target=_index, name="icd10-index", daemon=True).start()
 
 
 def icd10_lookup(code: str) -> Icd10Code | None:

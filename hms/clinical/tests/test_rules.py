@@ -66,3 +66,12 @@ def test_icd10_search_finds_by_code_prefix_and_by_words():
     assert icd10_search("I10")[0].code == "I10"
     assert any(c.code == "E11.9" for c in icd10_search("type 2 diabetes without complications"))
     assert icd10_search("zzzz") == []
+
+
+def test_a_search_during_the_background_warm_up_waits_for_the_whole_index(monkeypatch):
+    from hms.clinical import icd10
+
+    monkeypatch.setattr(icd10, "_built", None)
+    icd10.icd10_warm()
+    assert icd10_search("asthma uncomplicated")[0].code == "J45.20"
+    assert len(icd10._index().codes) > 90_000
