@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from hms.core.access import public, require_perm, signed_in
@@ -101,4 +102,12 @@ def _csv_safe(value) -> str:
 
 @public
 def api_not_found(request):
-    return JsonResponse(error_body("not_found", "There is no API endpoint here."), status=404)
+    message = "There is no API endpoint here."
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            message += f" API paths end with a slash: {request.path}/"
+    return JsonResponse(error_body("not_found", message), status=404)
