@@ -49,6 +49,12 @@ def test_unknown_api_paths_answer_404_in_json_even_in_debug(client, db, path):
     assert_error_shape(client.get(path), 404, "not_found")
 
 
+def test_a_missing_trailing_slash_gets_a_hint(client, db):
+    error = assert_error_shape(client.get("/api/v1/me"), 404, "not_found")
+    assert "/api/v1/me/" in error["message"]
+    assert "slash" not in assert_error_shape(client.get("/api/v1/nothing"), 404)["message"]
+
+
 def test_a_validation_error_names_the_fields(client, db):
     response = client.post(TOKEN, {"email": "not-an-email"}, "application/json")
     error = assert_error_shape(response, 400, "invalid")
