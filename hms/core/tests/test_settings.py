@@ -4,6 +4,7 @@ Each case starts `manage.py` in a fresh process, because settings are read once 
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,17 @@ def test_production_mode_sets_secure_cookies_and_hsts(tmp_path):
     )
     result = manage("shell", "--no-imports", "-c", code, tmp_path=tmp_path, **PRODUCTION)
     assert result.stdout.split() == ["True"] * 4, result.stderr
+
+
+def test_every_environment_variable_the_settings_read_is_in_env_example():
+    read = set(
+        re.findall(
+            r'env_(?:str|bool|int|list)\(\s*"([A-Z0-9_]+)"',
+            (BASE_DIR / "config" / "settings.py").read_text(),
+        )
+    )
+    documented = set(
+        re.findall(r"^#?\s*([A-Z0-9_]+)=", (BASE_DIR / ".env.example").read_text(), re.M)
+    )
+    assert read, "the settings read no variables? the pattern is out of date"
+    assert read - documented == set(), "add these to .env.example"
