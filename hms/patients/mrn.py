@@ -1,4 +1,4 @@
-"""Medical record numbers: an 8-digit serial and a Luhn check digit, e.g. 00001234-6 -> '000012346'.
+"""Medical record numbers: an 8-digit serial and a Luhn check digit, e.g. 00001234-4 -> '000012344'.
 
 Serials come from a counter row that only moves forward, so an MRN is never reused, even after
 a merge or a deleted registration. The check digit catches a mistyped or swapped digit.

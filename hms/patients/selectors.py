@@ -104,7 +104,7 @@ def parse_date(text: str) -> date | None:
 
 
 def _mrn_candidates(text: str) -> list[str]:
-    """What an MRN typed in any usual way can mean: '00001234-6', '000012346', '1234-6', '1234'."""
+    """What an MRN typed in any usual way can mean: '00001234-4', '000012344', '1234-4', '1234'."""
     text = text.strip()
     match = _MRN_WITH_DASH.match(text)
     if match:
