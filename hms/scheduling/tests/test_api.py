@@ -125,3 +125,11 @@ def test_replacing_working_hours_returns_appointments_to_rebook(client_for, doct
     )  # fmt: skip
     assert response.status_code == 200
     assert len(response.json()["needs_rebooking"]) == 1
+
+
+def test_the_scheduling_endpoints_are_in_the_openapi_schema(client):
+    schema = client.get("/api/schema/").content.decode()
+    for path in ("/api/v1/slots/", "/api/v1/appointments/{id}/reschedule/",
+                 "/api/v1/appointments/{id}/check-in/", "/api/v1/practitioners/",
+                 "/api/v1/departments/", "/api/v1/schedules/"):  # fmt: skip
+        assert path in schema
