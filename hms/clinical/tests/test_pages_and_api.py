@@ -254,3 +254,23 @@ def test_api_encounters_without_a_patient_are_the_open_ones(doctor_client):
     assert AuditEvent.objects.filter(
         action="encounter.worklist_view", patient_ref=str(other.patient_id)
     ).exists()
+
+
+def test_worklists_cost_the_same_number_of_queries_whatever_the_backlog(client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from hms.clinical.tests.factories import LabOrderFactory
+
+    lab = client_for(Role.LAB)
+    patients = PatientFactory.create_batch(3)
+    counts = []
+    for backlog in (30, 60):
+        while LabOrderFactory._meta.model.objects.count() < backlog:
+            LabOrderFactory(patient=patients[0], encounter__patient=patients[0])
+            LabOrderFactory(patient=patients[1], encounter__patient=patients[1])
+            LabOrderFactory(patient=patients[2], encounter__patient=patients[2])
+        with CaptureQueriesContext(connection) as queries:
+            assert lab.get(reverse("clinical:lab-worklist")).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts

@@ -391,3 +391,21 @@ def test_an_active_allergy_is_recorded_once(doctor):
     services.allergy_record(actor=doctor, patient=patient, substance="Latex")
     with pytest.raises(Conflict):
         services.allergy_record(actor=doctor, patient=patient, substance="latex")
+
+
+def test_the_registrys_merge_and_unmerge_carry_the_clinical_record_along(make_user):
+    from hms.patients.services import patient_merge, patient_unmerge
+
+    admin = make_user(Role.ADMIN)
+    survivor, duplicate = PatientFactory(), PatientFactory()
+    allergy = AllergyFactory(patient=duplicate)
+    order = LabOrderFactory(patient=duplicate, encounter__patient=duplicate)
+    merge = patient_merge(actor=admin, survivor=survivor, duplicate=duplicate)
+    allergy.refresh_from_db()
+    order.refresh_from_db()
+    assert allergy.patient == survivor and order.patient == survivor
+    patient_unmerge(actor=admin, merge=merge)
+    allergy.refresh_from_db()
+    order.refresh_from_db()
+    assert allergy.patient == duplicate and order.patient == duplicate
+    assert order.encounter.patient == duplicate
