@@ -131,22 +131,32 @@ def staff_create(
                 code="licence_taken",
                 fields={"licence_number": "Already in use."},
             )
-        user = User.objects.create_user(
-            email,
-            None,
-            given_name=given_name.strip(),
-            family_name=family_name.strip(),
-            phone=phone.strip(),
-            role=role,
-            email_verified=False,
-        )
-        StaffProfile.objects.create(
-            user=user,
-            department=department,
-            job_title=job_title,
-            specialty=specialty,
-            licence_number=licence_number.strip(),
-        )
+        try:
+            # A savepoint: a request that won the race for the email or licence since the
+            # checks above must end as the same clear conflict, not a server error.
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    email,
+                    None,
+                    given_name=given_name.strip(),
+                    family_name=family_name.strip(),
+                    phone=phone.strip(),
+                    role=role,
+                    email_verified=False,
+                )
+                StaffProfile.objects.create(
+                    user=user,
+                    department=department,
+                    job_title=job_title,
+                    specialty=specialty,
+                    licence_number=licence_number.strip(),
+                )
+        except IntegrityError:
+            raise Conflict(
+                "An account with this email or licence number already exists.",
+                code="staff_taken",
+                fields={"email": "Already in use, or the licence number is."},
+            ) from None
         audit_record(action="staff.create", actor=actor, obj=user, details={"role": role})
         _send_invitation(user=user, base_url=base_url, reset=False)
     return user
