@@ -229,3 +229,18 @@ def test_no_one_but_an_admin_may_manage_staff(client_for, nurse, role):
     nurse.refresh_from_db()
     assert nurse.role == Role.NURSE and nurse.is_active and nurse.check_password(TEST_PASSWORD)
     assert not User.objects.filter(email="x@example.org").exists()
+
+
+def test_losing_a_race_for_the_email_is_a_conflict_not_a_server_error(
+    admin_client, nurse, monkeypatch
+):
+    from hms.accounts import services
+
+    monkeypatch.setattr(services, "_email_taken", lambda email, **_: False)
+    response = admin_client.post(
+        reverse("accounts:staff-create"),
+        {"given_name": "X", "family_name": "Y", "email": nurse.email, "role": Role.DOCTOR},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["email"]
+    assert User.objects.filter(email=nurse.email).count() == 1
