@@ -70,18 +70,32 @@ def patient_account_register(
             ) from None
         audit_record(action="account.register", actor=user, obj=user)
         emit("patient_account.registered", user=user, birth_date=birth_date, phone=phone)
-        _send_after_commit(
-            subject=f"Confirm your email for {settings.HOSPITAL_NAME}",
-            template="accounts/email/confirm_email.txt",
-            context={
-                "user": user,
-                "link": token_link(user=user, route="accounts:confirm-email", base_url=base_url),
-                "hospital": settings.HOSPITAL_NAME,
-                "days": settings.EMAIL_CONFIRMATION_DAYS,
-            },
-            to=user.email,
-        )
+        _send_confirmation(user=user, base_url=base_url)
     return user
+
+
+def _send_confirmation(*, user: User, base_url: str) -> None:
+    _send_after_commit(
+        subject=f"Confirm your email for {settings.HOSPITAL_NAME}",
+        template="accounts/email/confirm_email.txt",
+        context={
+            "user": user,
+            "link": token_link(user=user, route="accounts:confirm-email", base_url=base_url),
+            "hospital": settings.HOSPITAL_NAME,
+            "days": settings.EMAIL_CONFIRMATION_DAYS,
+        },
+        to=user.email,
+    )
+
+
+def account_confirmation_resend(*, user: User, base_url: str) -> None:
+    """A patient who lost (or let expire) the confirmation email gets a new link; only for a
+    self-registered account that was never confirmed."""
+    if user.role != Role.PATIENT or user.email_verified or user.is_active:
+        raise DomainError("This account needs no confirmation.", code="not_pending")
+    with transaction.atomic():
+        audit_record(action="account.confirmation_resent", obj=user)
+        _send_confirmation(user=user, base_url=base_url)
 
 
 def account_confirm_email(*, user: User) -> User:

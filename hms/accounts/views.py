@@ -149,9 +149,13 @@ def set_password(request, uidb64, token):
 def forgot_password(request):
     form = ForgotPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = User.objects.filter(email__iexact=form.cleaned_data["email"], is_active=True).first()
-        if user is not None:
-            services.password_reset_link_send(user=user, base_url=request.build_absolute_uri("/"))
+        user = User.objects.filter(email__iexact=form.cleaned_data["email"]).first()
+        base_url = request.build_absolute_uri("/")
+        if user is not None and user.is_active:
+            services.password_reset_link_send(user=user, base_url=base_url)
+        elif user is not None and user.role == Role.PATIENT and not user.email_verified:
+            # A patient who never confirmed their email gets the confirmation link again.
+            services.account_confirmation_resend(user=user, base_url=base_url)
         # The same answer whether or not the account exists: no account discovery.
         messages.info(
             request, "If an account uses that email, a link to set a new password is on its way."
