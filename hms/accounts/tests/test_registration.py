@@ -114,3 +114,29 @@ def test_a_weak_password_is_refused_at_registration(client):
 def test_a_birth_date_in_the_future_is_refused(client):
     response = client.post(reverse("accounts:register"), {**FORM, "birth_date": "2999-01-01"})
     assert response.context["form"].errors["birth_date"]
+
+
+def test_a_patient_who_lost_the_email_gets_a_new_confirmation_link(
+    registered, client, django_capture_on_commit_callbacks
+):
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("accounts:password-forgot"), {"email": registered.email})
+    assert response.status_code == 302
+    (message,) = mail.outbox
+    assert "/accounts/confirm/" in link_in(message)
+    Client().get(link_in(message))
+    registered.refresh_from_db()
+    assert registered.is_active
+    assert AuditEvent.objects.filter(action="account.confirmation_resent").exists()
+
+
+def test_a_confirmed_then_deactivated_patient_gets_no_link(
+    registered, client, django_capture_on_commit_callbacks
+):
+    Client().get(link_in(mail.outbox[0]))
+    User.objects.filter(pk=registered.pk).update(is_active=False)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("accounts:password-forgot"), {"email": registered.email})
+    assert mail.outbox == []
