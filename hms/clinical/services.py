@@ -5,6 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import PurePath
 
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -194,7 +195,14 @@ def vitals_record(
     )
     vitals.bmi = rules.bmi_of(values.get("weight_kg"), values.get("height_cm"))
     vitals.flags = rules.vital_flags({**values, "bmi": vitals.bmi})
-    vitals.full_clean(exclude=["patient", "encounter", "recorded_by"])
+    try:
+        vitals.full_clean(exclude=["patient", "encounter", "recorded_by"])
+    except ValidationError as exc:
+        raise DomainError(
+            "Some measurements are not possible.",
+            code="impossible_vitals",
+            fields={k: v for k, v in exc.message_dict.items() if k != "__all__"},
+        ) from None
     with transaction.atomic():
         vitals.save()
         audit_record(action="vitals.record", actor=actor, obj=vitals, patient=patient)

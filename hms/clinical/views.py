@@ -20,7 +20,7 @@ from hms.clinical.models import (
 )
 from hms.core.access import require_perm
 from hms.core.audit import audit_record
-from hms.core.errors import DomainError, NotAllowed, NotFound
+from hms.core.errors import DomainError, NotFound
 from hms.core.permissions import Perm, user_has_perm
 from hms.patients.selectors import patient_get_for_user
 
@@ -30,10 +30,6 @@ def _get_for_user(request, model, pk, **kwargs):
         return selectors.record_get_for_user(user=request.user, model=model, pk=pk, **kwargs)
     except NotFound:
         raise Http404 from None
-    except NotAllowed:
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied from None
 
 
 def _form_error(form, exc: DomainError) -> None:

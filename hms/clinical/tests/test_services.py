@@ -142,7 +142,7 @@ def test_vitals_get_a_bmi_abnormal_flags_and_units(encounter, doctor):
 
 
 def test_physiologically_impossible_vitals_are_refused_by_service_and_database(encounter):
-    with pytest.raises(Exception):  # noqa: B017  (full_clean's ValidationError)
+    with pytest.raises(DomainError):
         services.vitals_record(
             actor=None, patient=encounter.patient, encounter=encounter, temperature_c=Decimal(55)
         )
