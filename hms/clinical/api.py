@@ -47,6 +47,12 @@ from hms.patients.selectors import patient_get_for_user
 PATIENT_PARAM = OpenApiParameter(
     "patient", OpenApiTypes.STR, description="Patient id (required for staff on most lists)"
 )
+STATUS_PARAM = OpenApiParameter(
+    "status", OpenApiTypes.STR, description="Worklist filter by status (without ?patient=)"
+)
+MINE_PARAM = OpenApiParameter(
+    "mine", OpenApiTypes.STR, description="1: only encounters I treat (without ?patient=)"
+)
 SIGNED_IN = "signed_in"  # reads shared by staff and patients: the selector checks the area
 
 
@@ -390,9 +396,7 @@ class ClinicalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response(self.output(obj).data, status=201)
 
 
-@extend_schema_view(
-    retrieve=extend_schema(responses=EncounterOut), create=extend_schema(request=EncounterIn)
-)
+@extend_schema_view(list=extend_schema(parameters=[PATIENT_PARAM, MINE_PARAM]))
 class EncounterViewSet(ClinicalViewSet):
     """Encounters: opened -> in progress (`start`) -> closed (`close`). Without `?patient=`,
     staff get the encounters not closed yet (`?mine=1`: their own)."""
@@ -512,6 +516,7 @@ class AllergyViewSet(ClinicalViewSet):
         return self.created(services.allergy_record(actor=request.user, patient=patient, **data))
 
 
+@extend_schema_view(list=extend_schema(parameters=[PATIENT_PARAM, STATUS_PARAM]))
 class PrescriptionViewSet(ClinicalViewSet):
     """Prescriptions. A drug matching a recorded allergy answers 409 `allergy_warning` unless
     `acknowledge_allergy_warning` is true; the acknowledgement is recorded."""
@@ -593,6 +598,7 @@ class NoteViewSet(ClinicalViewSet):
         return Response(AmendmentOut(amendment).data, status=201)
 
 
+@extend_schema_view(list=extend_schema(parameters=[PATIENT_PARAM, STATUS_PARAM]))
 class LabOrderViewSet(ClinicalViewSet):
     """Lab orders: ordered -> collected (`collect`) -> resulted (by entering a result)."""
 
