@@ -303,3 +303,20 @@ def test_adding_leave_in_the_schedule_page_warns_about_appointments_to_rebook(
     )
     assert b"outside working hours" in response.content
     assert Appointment.objects.get().needs_rebooking
+
+
+def test_queue_polling_does_not_count_as_staff_activity(client_for, schedule):
+    import time as time_module
+
+    from hms.accounts.middleware import LAST_ACTIVITY
+
+    client = client_for(Role.NURSE)
+    url = reverse("scheduling:queue", args=[schedule.department_id])
+    client.get(url)
+    session = client.session
+    a_minute_ago = time_module.time() - 60
+    session[LAST_ACTIVITY] = a_minute_ago
+    session.save()
+    response = client.get(url, HTTP_HX_REQUEST="true", HTTP_X_BACKGROUND_REFRESH="1")
+    assert response.status_code == 200
+    assert client.session[LAST_ACTIVITY] == a_minute_ago
