@@ -10,8 +10,10 @@ How an app adds its samples, either way works:
 - put `URL_SAMPLES = {...}` in `hms/<app>/tests/url_samples.py` (merged in automatically,
   so nobody has to edit this shared file), or
 - add an entry below.
-A sample must point at an object that a role allowed to open the URL can see; the test then
-checks that roles without the permission get 403 (or 404) and anonymous users are refused.
+A sample must point at an object that a staff role allowed to open the URL can see; the test
+then checks that roles without the permission get 403 (or 404) and anonymous users are refused.
+The matrix's patient user never owns a sampled object, so portal URLs about an object must
+refuse it (404, or 403), as the object-level rule says.
 """
 
 import importlib

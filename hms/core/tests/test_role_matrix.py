@@ -156,13 +156,20 @@ def allowed(access, role: Role | None) -> bool:
     return access == SIGNED_IN or role_has_perm(role, access)
 
 
-def verdict(declaration: Declaration, role: Role | None, response) -> str | None:
-    """What is wrong with `response`, or None when it matches the declaration."""
+def verdict(
+    declaration: Declaration, role: Role | None, response, *, about_an_object: bool = False
+) -> str | None:
+    """What is wrong with `response`, or None when it matches the declaration.
+
+    `about_an_object`: the URL names a sampled object. The matrix's patient is never the
+    sample's owner, so a patient may be refused it (404, or 403) even with the permission.
+    """
     status = response.status_code
     if allowed(declaration.access, role):
         # A public page may send people on to sign in (a confirmed email does); others must not.
         to_login = declaration.access != PUBLIC and is_login_redirect(response)
-        if status in (401, 403) or to_login or status >= 500:
+        someone_elses = about_an_object and role == Role.PATIENT and status == 403
+        if (status in (401, 403) and not someone_elses) or to_login or status >= 500:
             return f"allowed by {declaration.access!r} but answered {status}"
         return None
     if role is None:
@@ -212,7 +219,7 @@ def check_routes(routes: Iterable[Route], samples: dict) -> tuple[list[str], int
                 send(url) if declaration.method == "get" else send(url, {}, "application/json")
             )
             requests += 1
-            wrong = verdict(declaration, role, response)
+            wrong = verdict(declaration, role, response, about_an_object=bool(route.params))
             if wrong:
                 who = role.value if role else "anonymous"
                 problems.append(
@@ -329,10 +336,19 @@ class _Response:
         (Perm.AUDIT_VIEW, None, _Response(302, "/accounts/login/?next=/audit/"), True),
         (SIGNED_IN, Role.PATIENT, _Response(302, "/accounts/login/"), False),
         (PUBLIC, None, _Response(200), True),
+        (Perm.PORTAL_USE, Role.PATIENT, _Response(403), False),
     ],
 )
 def test_the_verdict_refuses_leaks_and_lockouts(access, role, response, ok):
     assert (verdict(Declaration("html", "get", access), role, response) is None) is ok
+
+
+def test_a_patient_may_be_refused_someone_elses_object_but_staff_may_not():
+    declaration = Declaration("html", "get", Perm.PORTAL_USE)
+    assert verdict(declaration, Role.PATIENT, _Response(403), about_an_object=True) is None
+    assert verdict(declaration, Role.PATIENT, _Response(404), about_an_object=True) is None
+    staff = Declaration("html", "get", Perm.CLINICAL_VIEW)
+    assert verdict(staff, Role.DOCTOR, _Response(403), about_an_object=True) is not None
 
 
 FOUNDATION_DECLARATIONS = {
