@@ -102,6 +102,8 @@ def declaration_of(route: Route) -> Declaration | str:
     for method in methods:
         action = actions[method] if actions else method
         perm = required_perm_of(cls, action)
+        if perm is None and cls.__name__ == "APIRootView":
+            return f"{route.label}: DefaultRouter's API root declares nothing; use SimpleRouter"
         if perm is None:
             return (
                 f"{route.label}: {cls.__name__} declares no permission for {action!r}. Set "
