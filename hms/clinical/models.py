@@ -336,6 +336,11 @@ class Prescription(TimeStampedModel):
                 condition=Q(quantity__isnull=True) | Q(quantity__gt=0),
                 name="prescription_quantity_positive",
             ),
+            # An allergy warning is never stored without who acknowledged it.
+            models.CheckConstraint(
+                condition=Q(allergy_warning="") | Q(allergy_acknowledged_by__isnull=False),
+                name="prescription_warning_acknowledged",
+            ),
         ]
 
     def __str__(self) -> str:

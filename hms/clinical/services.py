@@ -731,9 +731,11 @@ def _open_encounter_on_check_in(
     """A checked-in appointment opens its encounter (once, whatever the number of check-ins)."""
     if practitioner is not None and practitioner.role not in CLINICAL_ROLES:
         practitioner = None
+    emergency = department is not None and getattr(department, "slug", "") == "emergency"
     encounter_open(
         actor=actor,
         patient=patient,
+        kind=EncounterKind.EMERGENCY if emergency else EncounterKind.OUTPATIENT,
         practitioner=practitioner,
         department=department,
         appointment_id=appointment_id,

@@ -409,3 +409,21 @@ def test_the_registrys_merge_and_unmerge_carry_the_clinical_record_along(make_us
     order.refresh_from_db()
     assert allergy.patient == duplicate and order.patient == duplicate
     assert order.encounter.patient == duplicate
+
+
+def test_the_database_refuses_an_allergy_warning_nobody_acknowledged(encounter):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Prescription.objects.create(
+            patient=encounter.patient, drug="Amoxicillin", allergy_warning="Penicillin allergy"
+        )
+
+
+def test_a_check_in_at_the_emergency_department_opens_an_emergency_encounter(make_user):
+    from hms.accounts.tests.factories import DepartmentFactory
+
+    emergency = DepartmentFactory(name="Emergency", slug="emergency")
+    emit(
+        "appointment.checked_in", appointment_id="walk-in-1", patient=PatientFactory(),
+        practitioner=make_user(Role.DOCTOR), department=emergency, actor=None,
+    )  # fmt: skip
+    assert Encounter.objects.get(appointment_id="walk-in-1").kind == "emergency"
