@@ -1,8 +1,12 @@
 """Repeated wrong passwords lock the account, and separately the address they come from."""
 
+from datetime import timedelta
+
 import pytest
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from hms.accounts.tests.factories import TEST_PASSWORD
 from hms.core.models import AuditEvent
@@ -88,3 +92,22 @@ def test_the_api_token_endpoint_locks_out_with_a_json_error(client, nurse):
     assert right.status_code == 429
     assert "token" not in right.json()
     assert AuditEvent.objects.filter(action="auth.login_failed").count() >= 10
+
+
+def test_the_lock_lifts_after_the_cool_off_time(client, nurse):
+    for attempt in range(10):
+        _sign_in(client, nurse.email, f"wrong-password-{attempt:04d}")
+    assert _sign_in(client, nurse.email, TEST_PASSWORD).status_code == 429
+    later = timezone.now() - timedelta(hours=settings.AXES_COOLOFF_TIME, minutes=1)
+    AccessAttempt.objects.update(attempt_time=later)
+    assert _sign_in(client, nurse.email, TEST_PASSWORD).status_code == 302
+
+
+def test_a_successful_sign_in_resets_the_count(client, nurse):
+    for attempt in range(9):
+        _sign_in(client, nurse.email, f"wrong-password-{attempt:04d}")
+    assert _sign_in(client, nurse.email, TEST_PASSWORD).status_code == 302
+    client.logout()
+    for attempt in range(9):
+        assert _sign_in(client, nurse.email, f"wrong-again-{attempt:04d}").status_code == 200
+    assert _sign_in(client, nurse.email, TEST_PASSWORD).status_code == 302
