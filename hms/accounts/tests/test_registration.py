@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils.http import urlsafe_base64_encode
 
 from hms.accounts.models import User
 from hms.core.models import AuditEvent
@@ -140,3 +141,14 @@ def test_a_confirmed_then_deactivated_patient_gets_no_link(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("accounts:password-forgot"), {"email": registered.email})
     assert mail.outbox == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "uid", [b"99999999999999999999", b"-1", b"abc", b"1.5", b"\xff\xfe", b""], ids=repr
+)
+@pytest.mark.parametrize("route", ["accounts:confirm-email", "accounts:set-password"])
+def test_a_mangled_link_is_a_400_page_not_a_crash(client, uid, route):
+    uidb64 = urlsafe_base64_encode(uid) or "AA"
+    response = client.get(reverse(route, kwargs={"uidb64": uidb64, "token": "abc-123"}))
+    assert response.status_code == 400
