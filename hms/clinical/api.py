@@ -208,6 +208,14 @@ class PrescriptionOut(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class AllergyStatusIn(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AllergyStatus.choices)
+
+
+class StopIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
 class PrescriptionIn(serializers.Serializer):
     encounter = serializers.UUIDField()
     drug = serializers.CharField(max_length=200)
@@ -500,7 +508,23 @@ class AllergyViewSet(ClinicalViewSet):
     """Allergies and intolerances: clinicians, pharmacists, and the patient (own)."""
 
     model, area, output = Allergy, Area.MEDICATION, AllergyOut
-    required_perms = {"list": SIGNED_IN, "retrieve": SIGNED_IN, "create": Perm.CLINICAL_WRITE}
+    required_perms = {
+        "list": SIGNED_IN,
+        "retrieve": SIGNED_IN,
+        "create": Perm.CLINICAL_WRITE,
+        "status": Perm.CLINICAL_WRITE,
+    }
+
+    @extend_schema(request=AllergyStatusIn, responses=AllergyOut)
+    @action(detail=True, methods=["post"], url_path="status")
+    def status(self, request, pk=None):
+        allergy = self.get_record(pk)
+        body = AllergyStatusIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        allergy = services.allergy_status_set(
+            actor=request.user, allergy=allergy, status=body.validated_data["status"]
+        )
+        return Response(AllergyOut(allergy).data)
 
     def patient_rows(self, patient):
         return selectors.allergies_of(patient)
@@ -522,7 +546,23 @@ class PrescriptionViewSet(ClinicalViewSet):
     `acknowledge_allergy_warning` is true; the acknowledgement is recorded."""
 
     model, area, output, worklist = Prescription, Area.MEDICATION, PrescriptionOut, True
-    required_perms = {"list": SIGNED_IN, "retrieve": SIGNED_IN, "create": Perm.CLINICAL_WRITE}
+    required_perms = {
+        "list": SIGNED_IN,
+        "retrieve": SIGNED_IN,
+        "create": Perm.CLINICAL_WRITE,
+        "stop": Perm.CLINICAL_WRITE,
+    }
+
+    @extend_schema(request=StopIn, responses=PrescriptionOut)
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        prescription = self.get_record(pk)
+        body = StopIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        prescription = services.prescription_stop(
+            actor=request.user, prescription=prescription, **body.validated_data
+        )
+        return Response(PrescriptionOut(prescription).data)
 
     def patient_rows(self, patient):
         return selectors.prescriptions_of(patient)

@@ -31,6 +31,7 @@ from hms.clinical.models import (
     MergeMove,
     NoteAmendment,
     Prescription,
+    PrescriptionStatus,
     Vitals,
 )
 from hms.core.audit import audit_record
@@ -323,6 +324,24 @@ def allergy_record(
     return allergy
 
 
+def allergy_status_set(*, actor, allergy: Allergy, status: str) -> Allergy:
+    """Mark an allergy active, inactive or resolved (it is never deleted: history stays)."""
+    if status not in AllergyStatus.values:
+        raise DomainError("Unknown status.", fields={"status": "Unknown status."})
+    with transaction.atomic():
+        previous = allergy.status
+        Allergy.objects.filter(pk=allergy.pk).update(status=status, updated_at=timezone.now())
+        allergy.refresh_from_db()
+        audit_record(
+            action="allergy.status",
+            actor=actor,
+            obj=allergy,
+            patient=allergy.patient_id,
+            details={"from": previous, "to": status},
+        )
+    return allergy
+
+
 # --- Prescriptions -----------------------------------------------------------------------------
 
 
@@ -415,6 +434,25 @@ def prescription_create(
             obj=prescription,
             patient=patient,
             details={"drug": drug, "allergy_warning_acknowledged": matches},
+        )
+    return prescription
+
+
+def prescription_stop(*, actor, prescription: Prescription, reason: str = "") -> Prescription:
+    """Stop an active prescription (the pharmacy no longer dispenses it)."""
+    with transaction.atomic():
+        stopped = Prescription.objects.filter(
+            pk=prescription.pk, status=PrescriptionStatus.ACTIVE
+        ).update(status=PrescriptionStatus.STOPPED, updated_at=timezone.now())
+        if not stopped:
+            raise Conflict("The prescription is not active.", code="not_active")
+        prescription.refresh_from_db()
+        audit_record(
+            action="prescription.stop",
+            actor=actor,
+            obj=prescription,
+            patient=prescription.patient_id,
+            details={"reason": reason},
         )
     return prescription
 

@@ -28,4 +28,6 @@ urlpatterns = [
     path("lab/orders/<uuid:pk>/results/", views.lab_result_add, name="lab-result-add"),
     path("lab/results/<uuid:pk>/release/", views.lab_result_release, name="lab-result-release"),
     path("prescriptions/", views.prescription_list, name="prescription-list"),
+    path("prescriptions/<uuid:pk>/stop/", views.prescription_stop, name="prescription-stop"),
+    path("allergies/<uuid:pk>/status/", views.allergy_status, name="allergy-status"),
 ]

@@ -5,11 +5,13 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from hms.clinical import forms, selectors, services
 from hms.clinical.icd10 import icd10_search, icd10_warm
 from hms.clinical.models import (
+    Allergy,
     Attachment,
     ClinicalNote,
     Encounter,
@@ -17,6 +19,7 @@ from hms.clinical.models import (
     LabOrder,
     LabOrderStatus,
     LabResult,
+    Prescription,
 )
 from hms.core.access import require_perm
 from hms.core.audit import audit_record
@@ -277,6 +280,44 @@ def attachment_add(request, pk):
         request, pk, form_class=forms.AttachmentForm, form_key="attachment_form",
         tab="attachments", write=write, done="Document attached.",
     )  # fmt: skip
+
+
+def _back_to(request, fallback):
+    """Back to the page the button was on (a local path only), else `fallback`."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(fallback)
+
+
+@require_perm(Perm.CLINICAL_WRITE)
+@require_POST
+def prescription_stop(request, pk):
+    prescription = get_object_or_404(Prescription, pk=pk)
+    try:
+        services.prescription_stop(
+            actor=request.user, prescription=prescription, reason=request.POST.get("reason", "")
+        )
+        messages.success(request, f"{prescription.drug} stopped.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return _back_to(request, reverse("patients:chart", args=[prescription.patient_id]))
+
+
+@require_perm(Perm.CLINICAL_WRITE)
+@require_POST
+def allergy_status(request, pk):
+    allergy = get_object_or_404(Allergy, pk=pk)
+    try:
+        services.allergy_status_set(
+            actor=request.user, allergy=allergy, status=request.POST.get("status", "")
+        )
+        messages.success(request, f"Allergy to {allergy.substance} updated.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return _back_to(request, reverse("patients:chart", args=[allergy.patient_id]))
 
 
 # --- Notes ---------------------------------------------------------------------------------------

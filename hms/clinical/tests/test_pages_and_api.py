@@ -274,3 +274,34 @@ def test_worklists_cost_the_same_number_of_queries_whatever_the_backlog(client_f
             assert lab.get(reverse("clinical:lab-worklist")).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_a_prescription_is_stopped_and_an_allergy_resolved_never_deleted(doctor_client, encounter):
+    prescription = PrescriptionFactory(encounter=encounter, patient=encounter.patient)
+    allergy = AllergyFactory(patient=encounter.patient)
+    page = reverse("clinical:encounter", args=[encounter.pk])
+    response = doctor_client.post(
+        reverse("clinical:prescription-stop", args=[prescription.pk]), {"next": page}
+    )
+    assert response.status_code == 302 and response["Location"] == page
+    prescription.refresh_from_db()
+    assert prescription.status == "stopped"
+    again = doctor_client.post(f"/api/v1/prescriptions/{prescription.pk}/stop/")
+    assert again.status_code == 409
+    response = doctor_client.post(
+        f"/api/v1/allergies/{allergy.pk}/status/", {"status": "resolved"},
+        content_type="application/json",
+    )  # fmt: skip
+    assert response.json()["status"] == "resolved"
+    assert AuditEvent.objects.filter(
+        action="allergy.status", patient_ref=str(encounter.patient_id)
+    ).exists()
+
+
+def test_a_stop_button_never_redirects_off_site(doctor_client):
+    prescription = PrescriptionFactory()
+    response = doctor_client.post(
+        reverse("clinical:prescription-stop", args=[prescription.pk]),
+        {"next": "/\\evil.example/"},
+    )
+    assert response["Location"] == reverse("patients:chart", args=[prescription.patient_id])

@@ -47,6 +47,18 @@ def _attachment() -> dict:
     return {"pk": attachment.pk}
 
 
+def _prescription() -> dict:
+    from hms.clinical.tests.factories import PrescriptionFactory
+
+    return {"pk": PrescriptionFactory().pk}
+
+
+def _allergy() -> dict:
+    from hms.clinical.tests.factories import AllergyFactory
+
+    return {"pk": AllergyFactory().pk}
+
+
 def _api(factory_name: str):
     def make() -> dict:
         from hms.clinical.tests import factories
@@ -94,6 +106,10 @@ URL_SAMPLES = {
     "api-vitals-detail": _api("VitalsFactory"),
     "api-diagnoses-detail": _api_diagnosis,
     "api-allergies-detail": _api("AllergyFactory"),
+    "api-allergies-status": _api("AllergyFactory"),
+    "api-prescriptions-stop": _api("PrescriptionFactory"),
+    "clinical:prescription-stop": _prescription,
+    "clinical:allergy-status": _allergy,
     "api-prescriptions-detail": _api("PrescriptionFactory"),
     "api-notes-detail": _api("NoteFactory"),
     "api-notes-sign": _api("NoteFactory"),
