@@ -90,6 +90,8 @@ def page_urls(r) -> list[str]:
         reverse("clinical:lab-order-collect", args=[o]),
         reverse("clinical:lab-result-add", args=[o]),
         reverse("clinical:lab-result-release", args=[res]),
+        reverse("clinical:prescription-stop", args=[r["prescription"].pk]),
+        reverse("clinical:allergy-status", args=[r["allergy"].pk]),
     ]
 
 
@@ -120,6 +122,8 @@ def api_actions(r) -> list[str]:
         f"/api/v1/notes/{r['note'].pk}/amend/",
         f"/api/v1/lab-orders/{r['order'].pk}/collect/",
         f"/api/v1/lab-results/{r['result'].pk}/release/",
+        f"/api/v1/prescriptions/{r['prescription'].pk}/stop/",
+        f"/api/v1/allergies/{r['allergy'].pk}/status/",
     ]
 
 
