@@ -239,7 +239,8 @@ def two_factor_verify(request):
 
 @require_perm(Perm.STAFF_MANAGE)
 def staff_list(request):
-    query = request.GET.get("q", "").strip()
+    # PostgreSQL refuses NUL characters in a query: drop them instead of failing with a 500.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     role = request.GET.get("role", "")
     staff = (
         User.objects.filter(role__in=list(STAFF_ROLES))
