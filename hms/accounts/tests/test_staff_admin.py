@@ -244,3 +244,17 @@ def test_losing_a_race_for_the_email_is_a_conflict_not_a_server_error(
     assert response.status_code == 200
     assert response.context["form"].errors["email"]
     assert User.objects.filter(email=nurse.email).count() == 1
+
+
+@pytest.mark.parametrize("query", ["\x00", "a\x00b", "%", "_", "'; --", "x" * 500])
+def test_odd_staff_searches_answer_normally(admin_client, nurse, query):
+    response = admin_client.get(reverse("accounts:staff-list"), {"q": query, "page": "x"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("query", ["\x00", "a\x00b"])
+def test_odd_audit_filters_answer_normally(admin_client, query):
+    url = reverse("core:audit-list")
+    for field in ("action", "actor", "patient"):
+        assert admin_client.get(url, {field: query, "page": "-1"}).status_code == 200
+        assert admin_client.get(url, {field: query, "format": "csv"}).status_code == 200
