@@ -16,6 +16,9 @@ class MenuItem:
 MENU: list[MenuItem] = [
     MenuItem("Patients", "patients:list", Perm.PATIENT_VIEW_DEMOGRAPHICS),
     MenuItem("Merge records", "patients:merge", Perm.PATIENT_MERGE),
+    MenuItem("Appointments", "scheduling:calendar", Perm.APPOINTMENT_VIEW),
+    MenuItem("Schedules", "scheduling:schedule-list", Perm.SCHEDULE_MANAGE),
+    MenuItem("My appointments", "scheduling:portal-appointments", Perm.PORTAL_USE),
     MenuItem("Encounters", "clinical:encounter-list", Perm.CLINICAL_VIEW),
     MenuItem("Lab worklist", "clinical:lab-worklist", Perm.LAB_VIEW),
     MenuItem("Prescriptions", "clinical:prescription-list", Perm.PRESCRIPTION_VIEW),
@@ -32,10 +35,8 @@ def menu_for(user) -> list[MenuItem]:
 
 # Modules not built yet: shown on dashboards as clearly marked placeholders until they land.
 PLANNED: list[tuple[str, Perm]] = [
-    ("Appointments", Perm.APPOINTMENT_VIEW),
     ("Billing", Perm.BILLING_VIEW),
     ("Pharmacy and stores", Perm.INVENTORY_VIEW),
-    ("My appointments", Perm.PORTAL_USE),
     ("My invoices", Perm.PORTAL_USE),
 ]
 
