@@ -1,4 +1,5 @@
 from hms.core.audit import current_request
+from hms.core.errors_views import bad_request
 
 
 class AuditContextMiddleware:
@@ -13,3 +14,22 @@ class AuditContextMiddleware:
             return self.get_response(request)
         finally:
             current_request.reset(token)
+
+
+class RejectNulMiddleware:
+    """Answers 400 to a NUL character in the path or query string.
+
+    No one types one; PostgreSQL refuses it in any text parameter, so a view that passed it
+    on to a query (a search box) would fail with a 500 instead.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            return bad_request(request)
+        return self.get_response(request)
