@@ -39,6 +39,18 @@ def _canonical(event: AuditEvent) -> str:
     return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def _without_nul(value):
+    """PostgreSQL refuses NUL characters in text and JSON: an audit row must never fail on one
+    (a search for "\x00" is still recorded, without the NUL)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
+
+
 def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256((event.prev_hash + _canonical(event)).encode()).hexdigest()
 
@@ -68,7 +80,8 @@ def audit_record(
         object_id = object_id or str(obj.pk)
     patient_ref = "" if patient is None else str(getattr(patient, "pk", patient))
     # Round-trip through JSON so that what is hashed is exactly what the database returns.
-    clean_details = json.loads(json.dumps(details or {}, default=str))
+    user_agent = _without_nul(request.META.get("HTTP_USER_AGENT", ""))[:300] if request else ""
+    clean_details = _without_nul(json.loads(json.dumps(details or {}, default=str)))
     with transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
         event = AuditEvent(
@@ -78,11 +91,11 @@ def audit_record(
             actor_email=getattr(actor, "email", "") or "",
             role=getattr(actor, "role", "") or "",
             action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            patient_ref=patient_ref,
+            object_type=_without_nul(object_type),
+            object_id=_without_nul(str(object_id)),
+            patient_ref=_without_nul(patient_ref),
             ip_address=client_ip(request) if request is not None else None,
-            user_agent=(request.META.get("HTTP_USER_AGENT", "")[:300] if request else ""),
+            user_agent=user_agent,
             details=clean_details,
             prev_hash=head.hash,
         )
