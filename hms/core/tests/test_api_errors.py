@@ -10,6 +10,7 @@ from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
 from hms.core.errors import Conflict, NotAllowed, NotFound
+from hms.core.permissions import Role
 
 TOKEN = "/api/v1/auth/token/"
 
@@ -126,3 +127,10 @@ def test_the_schema_and_docs_are_served(client, db):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.parametrize("query", ["q=%00", "a%00=1", "page=1%00"])
+def test_a_nul_character_in_the_query_is_a_400(client_for, query):
+    client = client_for(Role.ADMIN)
+    assert client.get(f"/accounts/staff/?{query}").status_code == 400
+    assert_error_shape(client.get(f"/api/v1/me/?{query}"), 400, "bad_request")

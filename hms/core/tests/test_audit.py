@@ -253,3 +253,18 @@ def test_the_csv_export_neutralises_spreadsheet_formulas(client_for, varied_trai
     assert cells["object_id"].startswith("'=")
     for value in row:
         assert value[:1] not in ("=", "+", "-", "@"), value
+
+
+def test_nul_characters_never_make_an_audit_write_fail(db):
+    """PostgreSQL refuses NUL in text and JSON; the event is kept without it."""
+    event = audit_record(
+        action="test.nul",
+        object_type="core.thing",
+        object_id="id\x00x",
+        patient="p\x00",
+        details={"q": "a\x00b", "list": ["\x00"], "k\x00ey": 1},
+    )
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.details == {"q": "ab", "list": [""], "key": 1}
+    assert stored.object_id == "idx" and stored.patient_ref == "p"
+    assert "1 events verified" in verify()
