@@ -1,14 +1,16 @@
 """Administrators manage staff in the UI: create, change role, deactivate, reset password."""
 
 import re
+from datetime import datetime, timedelta
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
 from hms.accounts.models import ApiToken, User
-from hms.accounts.services import api_token_issue
+from hms.accounts.services import api_token_issue, token_link
 from hms.accounts.tests.factories import TEST_PASSWORD, DepartmentFactory, StaffProfileFactory
 from hms.core.models import AuditEvent
 from hms.core.permissions import STAFF_ROLES, Role
@@ -266,3 +268,21 @@ def test_the_staff_search_itself_copes_with_a_nul(admin_client, nurse, settings)
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "RejectNul" not in m]
     response = admin_client.get(reverse("accounts:staff-list"), {"q": "a\x00b"})
     assert response.status_code == 200
+
+
+def test_the_staff_list_runs_a_bounded_number_of_queries(
+    admin_client, django_assert_max_num_queries
+):
+    for _ in range(30):
+        StaffProfileFactory(licence_number="")
+    with django_assert_max_num_queries(12):
+        response = admin_client.get(reverse("accounts:staff-list"))
+    assert len(response.context["page"]) == 25
+
+
+def test_an_invitation_link_expires(admin_client, nurse, settings, monkeypatch):
+    link = token_link(user=nurse, route="accounts:set-password", base_url="http://testserver/")
+    assert Client().get(link).status_code == 200
+    later = datetime.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT + 60)
+    monkeypatch.setattr(default_token_generator, "_now", lambda: later)
+    assert Client().get(link).status_code == 400
