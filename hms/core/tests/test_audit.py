@@ -13,7 +13,7 @@ from django.db.models.deletion import ProtectedError
 from django.urls import reverse
 
 from hms.core.audit import audit_chain_breaks, audit_record, event_hash
-from hms.core.models import AuditEvent
+from hms.core.models import AuditChainHead, AuditEvent
 from hms.core.permissions import Role
 
 TABLE = AuditEvent._meta.db_table
@@ -268,3 +268,39 @@ def test_nul_characters_never_make_an_audit_write_fail(db):
     assert stored.details == {"q": "ab", "list": [""], "key": 1}
     assert stored.object_id == "idx" and stored.patient_ref == "p"
     assert "1 events verified" in verify()
+
+
+def _rehash_from(seq: int) -> None:
+    """What someone with database access and this source code could do: rewrite the chain."""
+    previous = AuditEvent.objects.get(seq=seq - 1).hash if seq > 1 else "0" * 64
+    for event in AuditEvent.objects.filter(seq__gte=seq).order_by("seq"):
+        event.prev_hash = previous
+        event.hash = event_hash(event)
+        raw(
+            "UPDATE {table} SET prev_hash = %s, hash = %s WHERE seq = %s",
+            [event.prev_hash, event.hash, event.seq],
+        )
+        previous = event.hash
+    with connection.cursor() as cursor:
+        head_table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+        cursor.execute(f"UPDATE {head_table} SET hash = %s", [previous])
+
+
+def test_an_anchor_kept_elsewhere_catches_a_rewritten_chain(trail):
+    head = [line for line in verify().splitlines() if line.startswith("Head")][0].split()[-1]
+    raw("UPDATE {table} SET action = %s WHERE seq = %s", ["test.rewritten", trail[1].seq])
+    _rehash_from(trail[1].seq)
+    verify()  # the chain alone is consistent again: that is the limit of a plain hash chain
+    with pytest.raises(CommandError, match="no longer has the hash"):
+        call_command("audit_verify", anchor=[head], stdout=io.StringIO())
+
+
+def test_an_anchor_from_an_untouched_trail_verifies(trail):
+    head = [line for line in verify().splitlines() if line.startswith("Head")][0].split()[-1]
+    audit_record(action="test.later")
+    call_command("audit_verify", anchor=[head], stdout=io.StringIO())
+
+
+def test_a_malformed_anchor_is_refused(trail):
+    with pytest.raises(CommandError, match="SEQ:HASH"):
+        call_command("audit_verify", anchor=["12:abc"], stdout=io.StringIO())
