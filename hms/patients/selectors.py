@@ -103,6 +103,14 @@ def parse_date(text: str) -> date | None:
     return None
 
 
+def patient_by_mrn(text: str) -> Patient | None:
+    """The current (not merged) patient whose MRN is typed here, with or without the dash."""
+    candidates = _mrn_candidates(text or "")
+    if not candidates:
+        return None
+    return Patient.objects.current().filter(mrn__in=candidates).first()
+
+
 def _mrn_candidates(text: str) -> list[str]:
     """What an MRN typed in any usual way can mean: '00001234-4', '000012344', '1234-4', '1234'."""
     text = text.strip()

@@ -17,8 +17,7 @@ from hms.core.access import public, require_perm
 from hms.core.errors import DomainError
 from hms.core.models import Department
 from hms.core.permissions import Perm, Role, user_has_perm
-from hms.patients.models import Patient
-from hms.patients.selectors import patient_of_user
+from hms.patients.selectors import patient_by_mrn, patient_of_user
 from hms.scheduling import ical, selectors, services
 from hms.scheduling.forms import (
     CancelForm,
@@ -62,6 +61,17 @@ def _moment(text: str | None) -> datetime | None:
     if moment is not None and timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return moment
+
+
+def _practitioner_from(request, *, with_schedule: bool = False) -> User | None:
+    """The doctor named by ?practitioner= (GET or POST); None for a missing or malformed id."""
+    raw = request.GET.get("practitioner") or request.POST.get("practitioner") or ""
+    if not raw.isdigit():
+        return None
+    doctors = User.objects.filter(pk=int(raw), role=Role.DOCTOR)
+    if with_schedule:
+        doctors = doctors.filter(schedule__isnull=False)
+    return doctors.first()
 
 
 def _form_error(form, exc: DomainError) -> None:
@@ -178,19 +188,14 @@ def appointments_calendar(request):
 
 @require_perm(Perm.APPOINTMENT_BOOK)
 def appointment_book(request):
-    practitioner = User.objects.filter(
-        pk=request.GET.get("practitioner") or request.POST.get("practitioner") or 0,
-        role=Role.DOCTOR,
-    ).first()
+    practitioner = _practitioner_from(request)
     start = _moment(request.GET.get("start") or request.POST.get("start"))
     schedule = Schedule.objects.filter(practitioner=practitioner).first() if practitioner else None
     if schedule is None or start is None:
         raise Http404("Choose a free slot on the calendar first.")
     form = StaffBookForm(request.POST or None, department_id=schedule.department_id)
     if request.method == "POST" and form.is_valid():
-        patient = Patient.objects.filter(
-            mrn=form.cleaned_data["mrn"].strip().upper(), merged_into__isnull=True
-        ).first()
+        patient = patient_by_mrn(form.cleaned_data["mrn"])
         if patient is None:
             form.add_error("mrn", "No patient has this MRN.")
         else:
@@ -218,20 +223,14 @@ def appointment_book(request):
 @require_perm(Perm.APPOINTMENT_OVERBOOK)
 def appointment_overbook(request):
     """Walk-ins and urgent bookings, outside the slot grid and marked as such."""
-    practitioner = User.objects.filter(
-        pk=request.GET.get("practitioner") or request.POST.get("practitioner") or 0,
-        role=Role.DOCTOR,
-        schedule__isnull=False,
-    ).first()
+    practitioner = _practitioner_from(request, with_schedule=True)
     if practitioner is None:
         practitioner = request.user if Schedule.objects.filter(practitioner=request.user) else None
     if practitioner is None:
         raise Http404("Choose a practitioner first.")
     form = OverbookForm(request.POST or None, department_id=practitioner.schedule.department_id)
     if request.method == "POST" and form.is_valid():
-        patient = Patient.objects.filter(
-            mrn=form.cleaned_data["mrn"].strip().upper(), merged_into__isnull=True
-        ).first()
+        patient = patient_by_mrn(form.cleaned_data["mrn"])
         if patient is None:
             form.add_error("mrn", "No patient has this MRN.")
         else:

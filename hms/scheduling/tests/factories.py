@@ -4,19 +4,8 @@ import factory
 
 from hms.accounts.tests.factories import DepartmentFactory, StaffProfileFactory, UserFactory
 from hms.core.permissions import Role
-from hms.patients.models import Patient
+from hms.patients.tests.factories import PatientFactory
 from hms.scheduling.models import Schedule, Service, WorkingHours
-
-
-class PatientFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Patient
-
-    mrn = factory.Sequence(lambda n: f"S{n:08d}")
-    given_name = factory.Faker("first_name")
-    family_name = factory.Faker("last_name")
-    birth_date = factory.Faker("date_of_birth", minimum_age=1, maximum_age=90)
-    email = factory.Sequence(lambda n: f"patient{n}@example.org")
 
 
 class PortalPatientFactory(PatientFactory):

@@ -59,6 +59,23 @@ def test_a_receptionist_books_from_the_calendar_by_mrn(client_for, doctor):
     assert appointment.start == at(2, 10)
 
 
+def test_the_booking_form_takes_the_mrn_as_printed_with_its_dash(client_for, doctor):
+    patient = PatientFactory()
+    printed = f"{patient.mrn[:8]}-{patient.mrn[8]}"
+    client = client_for(Role.RECEPTIONIST)
+    url = reverse("scheduling:book") + f"?practitioner={doctor.pk}&start={at(2, 10).isoformat()}"
+    response = client.post(url, {"mrn": printed})
+    assert response.status_code == 302
+    assert Appointment.objects.filter(patient=patient).exists()
+
+
+@pytest.mark.parametrize("name", ["scheduling:book", "scheduling:overbook"])
+def test_a_malformed_practitioner_id_is_not_found_not_a_server_error(client_for, name):
+    client = client_for(Role.DOCTOR)
+    response = client.get(reverse(name), {"practitioner": "abc", "start": "x"})
+    assert response.status_code == 404
+
+
 def test_booking_a_taken_slot_in_the_form_shows_a_message(client_for, make_user, doctor):
     _book(make_user, doctor, at(2, 10))
     client = client_for(Role.RECEPTIONIST)
