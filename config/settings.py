@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_tasks_db",
+    "crontask",
     "hms.core",
     "hms.accounts",
     "hms.patients",
@@ -263,6 +264,9 @@ WAITLIST_HOLD_MINUTES = env_int("WAITLIST_HOLD_MINUTES", 30, minimum=1)
 
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# `manage.py crontask` enqueues the periodic jobs; with REDIS_URL set, a Redis lock keeps it to
+# one running scheduler however many machines start one.
+CRONTASK = {"REDIS_URL": REDIS_URL or None}
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
