@@ -9,7 +9,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from hms.accounts import signals  # noqa: F401  (login audit receivers)
+        from hms.accounts import dashboard, signals  # noqa: F401  (widget, login audit)
 
         post_migrate.connect(_sync_roles_after_migrate, sender=self)
 

@@ -7,4 +7,4 @@ class ClinicalConfig(AppConfig):
     verbose_name = "Clinical"
 
     def ready(self):
-        from hms.clinical import chart, services  # noqa: F401  (event subscribers, chart sections)
+        from hms.clinical import chart, dashboard, services  # noqa: F401  (subscribers, sections)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from hms.core.access import public, require_perm, signed_in
 from hms.core.api import error_body
 from hms.core.audit import audit_record
+from hms.core.dashboard import render_widgets
 from hms.core.forms import AuditFilterForm
 from hms.core.models import Department
 from hms.core.navigation import menu_for, planned_for
@@ -36,7 +37,13 @@ def dashboard(request):
         "core/dashboard_patient.html" if user.role == Role.PATIENT else "core/dashboard_staff.html"
     )
     return render(
-        request, template, {"modules": menu_for(user), "upcoming_modules": planned_for(user)}
+        request,
+        template,
+        {
+            "modules": menu_for(user),
+            "upcoming_modules": planned_for(user),
+            "widgets": render_widgets(request),
+        },
     )
 
 

@@ -7,4 +7,4 @@ class SchedulingConfig(AppConfig):
     verbose_name = "Scheduling"
 
     def ready(self) -> None:
-        from hms.scheduling import chart, handlers  # noqa: F401  (events, chart sections)
+        from hms.scheduling import chart, dashboard, handlers  # noqa: F401  (events, sections)

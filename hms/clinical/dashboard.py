@@ -1,0 +1,45 @@
+"""Dashboard widgets of the clinical record: work waiting for each clinical role."""
+
+from hms.clinical.models import (
+    Encounter,
+    EncounterStatus,
+    LabOrder,
+    LabOrderStatus,
+    Prescription,
+    PrescriptionStatus,
+)
+from hms.core.dashboard import DashboardWidget, register_widget
+from hms.core.permissions import Perm
+
+
+def _open_encounters(*, user) -> dict:
+    open_ = Encounter.objects.exclude(status=EncounterStatus.CLOSED)
+    return {"count": open_.filter(practitioner=user).count(), "all": open_.count()}
+
+
+def _lab_backlog(*, user) -> dict:
+    return {
+        "ordered": LabOrder.objects.filter(status=LabOrderStatus.ORDERED).count(),
+        "collected": LabOrder.objects.filter(status=LabOrderStatus.COLLECTED).count(),
+    }
+
+
+def _active_prescriptions(*, user) -> dict:
+    return {"count": Prescription.objects.filter(status=PrescriptionStatus.ACTIVE).count()}
+
+
+for widget in (
+    DashboardWidget(
+        "open-encounters", "Open encounters", 20, Perm.CLINICAL_WRITE,
+        "clinical/widgets/open_encounters.html", _open_encounters,
+    ),
+    DashboardWidget(
+        "lab-backlog", "Lab worklist", 30, Perm.LAB_RESULT_WRITE,
+        "clinical/widgets/lab_backlog.html", _lab_backlog,
+    ),
+    DashboardWidget(
+        "active-prescriptions", "Active prescriptions", 40, Perm.INVENTORY_WRITE,
+        "clinical/widgets/prescriptions.html", _active_prescriptions,
+    ),
+):  # fmt: skip
+    register_widget(widget)
