@@ -33,8 +33,19 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_demo --once
 
+# The web server, the task worker (emails, reminders) and the periodic-job scheduler; Ctrl-C
+# stops all three. RUN_BACKGROUND=0 serves the web pages alone.
+RUN_BACKGROUND ?= 1
+LOG_DIR := $(or $(VAR_DIR),var)
 run: seed
 	@echo "Serving on http://$(HOST):$(PORT)/"
+	@trap 'kill 0' EXIT INT TERM; \
+	if [ "$(RUN_BACKGROUND)" = 1 ]; then \
+	  mkdir -p $(LOG_DIR); \
+	  $(PY) manage.py db_worker >> $(LOG_DIR)/worker.log 2>&1 & \
+	  $(PY) manage.py crontask >> $(LOG_DIR)/scheduler.log 2>&1 & \
+	  echo "Task worker and scheduler started (logs in $(LOG_DIR)/worker.log and scheduler.log)"; \
+	fi; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: install

@@ -346,5 +346,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own logger prints through our handler only (its default one doubled lines).
+        "django": {
+            "handlers": ["console"],
+            "level": env_str("LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
+        "axes": {"level": "WARNING"},
+        "apscheduler": {"level": "WARNING"},  # the scheduler logs every lock refresh at INFO
+    },
 }
