@@ -142,7 +142,11 @@ def set_password(request, uidb64, token):
         services.password_set(user=user, password=form.cleaned_data["password1"], via_link=True)
         messages.success(request, "Your password is set. Sign in with it now.")
         return redirect("accounts:login")
-    return render(request, "accounts/set_password.html", {"form": form, "target": user})
+    return render(
+        request,
+        "accounts/password_form.html",
+        {"form": form, "target": user, "title": "Choose your password"},
+    )
 
 
 @public
@@ -161,7 +165,9 @@ def forgot_password(request):
             request, "If an account uses that email, a link to set a new password is on its way."
         )
         return redirect("accounts:login")
-    return render(request, "accounts/forgot_password.html", {"form": form})
+    return render(
+        request, "accounts/password_form.html", {"form": form, "title": "Forgot your password"}
+    )
 
 
 @signed_in
@@ -175,7 +181,9 @@ def password_change(request):
         update_session_auth_hash(request, request.user)
         messages.success(request, "Password changed. You were signed out everywhere else.")
         return redirect("core:dashboard")
-    return render(request, "accounts/password_change.html", {"form": form})
+    return render(
+        request, "accounts/password_form.html", {"form": form, "title": "Change your password"}
+    )
 
 
 # --- Two-factor (TOTP) ------------------------------------------------------------------------
