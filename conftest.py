@@ -17,6 +17,17 @@ def _fast_password_hashing():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_run_in_process():
+    """Tests run background tasks (emails) at once, in the test's process; a test that needs
+    the queue itself overrides TASKS back to the database backend."""
+    from django.test import override_settings
+
+    immediate = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    with override_settings(TASKS=immediate):
+        yield
+
+
 @pytest.fixture
 def make_user(db):
     def make(role: Role = Role.PATIENT, **kwargs):

@@ -5,7 +5,6 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -17,6 +16,7 @@ from hms.accounts.models import ApiToken, StaffProfile, User
 from hms.core.audit import audit_record
 from hms.core.errors import Conflict, DomainError
 from hms.core.events import emit
+from hms.core.mail import email_after_commit
 from hms.core.models import Department
 from hms.core.permissions import STAFF_ROLES, Role
 
@@ -26,10 +26,7 @@ def _email_taken(email: str, *, exclude_pk=None) -> bool:
 
 
 def _send_after_commit(*, subject: str, template: str, context: dict, to: str) -> None:
-    body = render_to_string(template, context)
-    transaction.on_commit(
-        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
-    )
+    email_after_commit(subject=subject, body=render_to_string(template, context), to=to)
 
 
 def token_link(*, user: User, route: str, base_url: str) -> str:

@@ -8,7 +8,6 @@ database's refusal into a clear Conflict. State changes are conditional updates
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -17,6 +16,7 @@ from django.utils import timezone
 from hms.core.audit import audit_record
 from hms.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from hms.core.events import emit
+from hms.core.mail import email_after_commit
 from hms.core.models import Department
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.scheduling import slots as slot_engine
@@ -71,9 +71,7 @@ def notify(*, user, title: str, body: str = "", url: str = "", email: str = "") 
     """An in-app notification, and an email after commit when an address is given."""
     notice = Notification.objects.create(user=user, title=title, body=body, url=url)
     if email:
-        transaction.on_commit(
-            lambda: send_mail(title, body, settings.DEFAULT_FROM_EMAIL, [email], fail_silently=True)
-        )
+        email_after_commit(subject=title, body=body, to=email)
     return notice
 
 
@@ -723,11 +721,7 @@ def reminders_send_due(*, now: datetime | None = None) -> int:
                             email=patient.email if by_email else "",
                         )
                     else:
-                        transaction.on_commit(
-                            lambda t=title, b=body, to=patient.email: send_mail(
-                                t, b, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=True
-                            )
-                        )
+                        email_after_commit(subject=title, body=body, to=patient.email)
                     sent += 1
                 audit_record(
                     action="appointment.reminder",

@@ -1,0 +1,33 @@
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
+from django_tasks_db.models import DBTaskResult
+
+from hms.core.mail import email_after_commit
+
+QUEUED = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(TASKS=QUEUED)
+def test_an_email_is_queued_at_commit_and_sent_by_the_worker():
+    with transaction.atomic():
+        email_after_commit(subject="Reminder", body="See you tomorrow.", to="pat@example.org")
+        assert DBTaskResult.objects.count() == 0  # nothing leaves before the commit
+    assert DBTaskResult.objects.count() == 1
+    assert mail.outbox == []
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    assert [m.to for m in mail.outbox] == [["pat@example.org"]]
+    assert mail.outbox[0].subject == "Reminder"
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(TASKS=QUEUED)
+def test_a_rolled_back_change_sends_no_email():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        email_after_commit(subject="Reminder", body="x", to="pat@example.org")
+        raise RuntimeError("the booking failed")
+    assert DBTaskResult.objects.count() == 0
+    assert mail.outbox == []
