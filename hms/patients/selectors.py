@@ -58,6 +58,7 @@ _DMY_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
 _NUMBER = re.compile(r"^[\d\s+()./-]+$")
 _MRN_WITH_DASH = re.compile(r"^(\d{1,8})-(\d)$")
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 100_000  # deeper pages are empty anyway; a bigger offset overflows the database
 MAX_CANDIDATES = 2000  # MRN, phone and birth-date searches list at most this many matches
 
 
@@ -290,7 +291,7 @@ def patient_search(
     demographics only; audited."""
     if not user_has_perm(user, Perm.PATIENT_VIEW_DEMOGRAPHICS):
         raise NotAllowed("Your role does not allow searching patients.")
-    page = max(1, int(page or 1))
+    page = max(1, min(int(page or 1), MAX_PAGE))
     page_size = max(1, min(int(page_size or 25), MAX_PAGE_SIZE))
     parsed = parse_query(query)
     corrected: list[str] = []

@@ -1,0 +1,42 @@
+"""Security review of the registry: huge page numbers are not a crash; a patient user reaches
+no other patient's record by any route."""
+
+import pytest
+from django.urls import reverse
+
+from hms.core.permissions import Role
+from hms.patients.tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+HUGE = "9" * 30
+
+
+@pytest.mark.parametrize("query", [f"page={HUGE}", f"page={HUGE}&q=smith", f"page={HUGE}&q=1234"])
+def test_a_huge_page_number_shows_an_empty_page(client_for, query):
+    PatientFactory(family_name="Smith")
+    response = client_for(Role.RECEPTIONIST).get(f"{reverse('patients:list')}?{query}")
+    assert response.status_code == 200
+
+
+def test_a_huge_page_number_in_the_api_is_an_empty_page(client_for):
+    PatientFactory()
+    response = client_for(Role.RECEPTIONIST).get(f"/api/v1/patients/?page={HUGE}")
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+def test_a_patient_reaches_no_other_patients_record_by_any_route(client_for, make_user):
+    mine = PatientFactory(user=make_user(Role.PATIENT))
+    other = PatientFactory()
+    client = client_for(user=mine.user)
+    for name in ("chart", "edit", "photo"):
+        assert client.get(reverse(f"patients:{name}", args=[other.pk])).status_code in (403, 404)
+    assert client.get(f"/api/v1/patients/{other.pk}/").status_code == 404
+    response = client.patch(
+        f"/api/v1/patients/{other.pk}/", {"given_name": "X"}, "application/json"
+    )
+    assert response.status_code in (403, 404)
+    assert client.get("/api/v1/patients/").status_code == 403
+    assert client.get(f"/api/v1/patients/{mine.pk}/").status_code == 200
+    other.refresh_from_db()
+    assert other.given_name != "X"
