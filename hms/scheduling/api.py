@@ -35,6 +35,7 @@ from hms.scheduling.models import (
 from hms.scheduling.slots import Slot, free_slots, next_free_slots
 
 MAX_SLOT_RANGE = timedelta(days=31)
+MAX_ID = 2**63 - 1
 
 
 def parse_moment(value: str | None, field: str, *, default: datetime | None = None) -> datetime:
@@ -43,9 +44,12 @@ def parse_moment(value: str | None, field: str, *, default: datetime | None = No
         if default is None:
             raise ValidationError({field: "This field is required."})
         return default
-    moment = parse_datetime(value.replace(" ", "+"))
+    try:
+        moment = parse_datetime(value.replace(" ", "+"))
+        day = parse_date(value) if moment is None else None
+    except ValueError:  # well-formed but impossible, like 2026-02-31
+        moment = day = None
     if moment is None:
-        day = parse_date(value)
         if day is None:
             raise ValidationError({field: "Give an ISO date or date-time."})
         moment = datetime.combine(day, datetime.min.time())
@@ -58,9 +62,12 @@ def _int_or_none(value, field: str) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise ValidationError({field: "Must be an id."}) from None
+    if not 0 < number <= MAX_ID:  # the database cannot even compare a bigger number
+        raise ValidationError({field: "Must be an id."})
+    return number
 
 
 class DepartmentOut(serializers.Serializer):
@@ -403,6 +410,8 @@ class AppointmentViewSet(viewsets.ViewSet):
         )
         paginator = self.paginator_class()
         page = paginator.paginate_queryset(qs, request, view=self)
+        if not patient:
+            selectors.appointments_audit_shown(user=request.user, appointments=page)
         return paginator.get_paginated_response(AppointmentOut(page, many=True).data)
 
     @property

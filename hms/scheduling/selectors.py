@@ -1,8 +1,9 @@
 """Reads of scheduling data. Appointments are patient data: every read is access-checked and
 audited; lists load in a fixed number of queries."""
 
+import hmac
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -55,6 +56,10 @@ def appointments_search(
 ) -> QuerySet[Appointment]:
     """Appointments the user may see, filtered; the list read is audited once."""
     qs = appointments_visible_to(user)
+    if not patient_id and not user_has_perm(user, Perm.APPOINTMENT_VIEW):
+        # A patient's list is their own record: the audit row names them.
+        own = patient_of_user(user)
+        patient_id = own.pk if own is not None else None
     if practitioner_id:
         qs = qs.filter(practitioner_id=practitioner_id)
     if department_id:
@@ -79,6 +84,19 @@ def appointments_search(
         },
     )
     return qs.order_by("start")
+
+
+def appointments_audit_shown(*, user, appointments, action: str = "appointment.list_view"):
+    """A list showing several patients' appointments leaves one audit row per patient shown
+    (the list's own row cannot name them all). Call it with the rows actually rendered."""
+    for patient_id in dict.fromkeys(a.patient_id for a in appointments):
+        audit_record(
+            action=action,
+            actor=user,
+            object_type="patients.patient",
+            object_id=str(patient_id),
+            patient=patient_id,
+        )
 
 
 def practitioners_search(
@@ -114,6 +132,49 @@ def schedule_of(practitioner_id) -> Schedule:
     return schedule
 
 
+FEED_TOKEN_MIN_LENGTH = 32
+FEED_TOKEN_LOOKUP_PREFIX = 8
+
+
+def schedule_by_calendar_token(token: str) -> Schedule | None:
+    """The active schedule whose secret feed address this is, or None.
+
+    The database is asked only for the token's first characters (an index lookup whose timing
+    can reveal at most that prefix); the whole token is then compared in constant time, so
+    response times tell an attacker nothing about the secret part."""
+    token = token or ""
+    if len(token) < FEED_TOKEN_MIN_LENGTH:
+        return None
+    candidates = Schedule.objects.select_related("practitioner").filter(
+        calendar_token__startswith=token[:FEED_TOKEN_LOOKUP_PREFIX], is_active=True
+    )[:10]
+    found = None
+    for schedule in candidates:
+        if hmac.compare_digest(schedule.calendar_token.encode(), token.encode()):
+            found = schedule
+    return found
+
+
+def calendar_feed_appointments(*, schedule: Schedule, limit: int = 2000) -> list[Appointment]:
+    """The practitioner's appointments from 30 days ago on, for their calendar feed. The feed
+    names patients by MRN, so each fetch is audited (one row per fetch, naming the schedule
+    and how many appointments went out: a calendar client polls every few minutes)."""
+    since = timezone.now() - timedelta(days=30)
+    appointments = list(
+        Appointment.objects.filter(practitioner_id=schedule.practitioner_id, start__gte=since)
+        .exclude(status__in=[AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW])
+        .select_related("patient", "department", "practitioner")
+        .order_by("start")[:limit]
+    )
+    audit_record(
+        action="appointment.calendar_feed_view",
+        actor=schedule.practitioner,
+        obj=schedule,
+        details={"appointments": len(appointments)},
+    )
+    return appointments
+
+
 def department_queue(*, user, department_id) -> list[Appointment]:
     """Today's patients of a department who have arrived: waiting (in check-in order), then those
     in consultation. One query plus one audit row."""
@@ -128,4 +189,6 @@ def department_queue(*, user, department_id) -> list[Appointment]:
         .order_by("status", "checked_in_at", "start")
     )
     audit_record(action="appointment.queue_view", actor=user, details={"department": department_id})
-    return list(qs)
+    entries = list(qs)
+    appointments_audit_shown(user=user, appointments=entries, action="appointment.queue_view")
+    return entries

@@ -46,8 +46,25 @@ from hms.scheduling.slots import free_slots, local_zone, next_free_slots
 S = AppointmentStatus
 
 
+MAX_ID = 2**63 - 1  # the largest id the database stores; a bigger number names nothing
+
+
+def _id(raw) -> int | None:
+    """A positive database id from a query string or form, or None (never an overflow)."""
+    raw = str(raw or "")
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
+
+
+def _date(text: str):
+    """parse_date, but None for a well-formed impossible date (2026-02-31) instead of a crash."""
+    try:
+        return parse_date(text or "")
+    except ValueError:
+        return None
+
+
 def _day_from(request, key: str = "day"):
-    day = parse_date(request.GET.get(key, "") or "")
+    day = _date(request.GET.get(key, ""))
     return day or timezone.localdate()
 
 
@@ -57,7 +74,10 @@ def _local(day, hour=0) -> datetime:
 
 def _moment(text: str | None) -> datetime | None:
     # A "+02:00" offset arrives as " 02:00" when a link did not encode it.
-    moment = parse_datetime(re.sub(r" (\d\d:?\d\d)$", r"+\1", (text or "").strip()))
+    try:
+        moment = parse_datetime(re.sub(r" (\d\d:?\d\d)$", r"+\1", (text or "").strip()))
+    except ValueError:  # well-formed but impossible (2026-02-31T10:00): not a moment
+        return None
     if moment is not None and timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return moment
@@ -65,10 +85,10 @@ def _moment(text: str | None) -> datetime | None:
 
 def _practitioner_from(request, *, with_schedule: bool = False) -> User | None:
     """The doctor named by ?practitioner= (GET or POST); None for a missing or malformed id."""
-    raw = request.GET.get("practitioner") or request.POST.get("practitioner") or ""
-    if not raw.isdigit():
+    pk = _id(request.GET.get("practitioner") or request.POST.get("practitioner"))
+    if pk is None:
         return None
-    doctors = User.objects.filter(pk=int(raw), role=Role.DOCTOR)
+    doctors = User.objects.filter(pk=pk, role=Role.DOCTOR)
     if with_schedule:
         doctors = doctors.filter(schedule__isnull=False)
     return doctors.first()
@@ -95,10 +115,8 @@ def _calendar_context(request) -> dict:
         day = day - timedelta(days=day.weekday())
     days = [day + timedelta(days=n) for n in range(7 if view == "week" else 1)]
     start, end = _local(days[0]), _local(days[-1] + timedelta(days=1))
-    practitioner_id = request.GET.get("practitioner") or None
-    department_id = request.GET.get("department") or None
-    practitioner_id = int(practitioner_id) if str(practitioner_id).isdigit() else None
-    department_id = int(department_id) if str(department_id).isdigit() else None
+    practitioner_id = _id(request.GET.get("practitioner"))
+    department_id = _id(request.GET.get("department"))
     schedules = Schedule.objects.select_related("practitioner", "department").filter(is_active=True)
     if practitioner_id:
         schedules = schedules.filter(practitioner_id=practitioner_id)
@@ -349,9 +367,12 @@ def appointment_reschedule(request, appointment_id):
 @require_perm(Perm.APPOINTMENT_VIEW)
 def rebooking_list(request):
     """Appointments that a schedule change left outside working hours: call and rebook them."""
-    appointments = selectors.appointments_search(user=request.user, start=timezone.now()).filter(
-        needs_rebooking=True, status=S.BOOKED
+    appointments = list(
+        selectors.appointments_search(user=request.user, start=timezone.now()).filter(
+            needs_rebooking=True, status=S.BOOKED
+        )
     )
+    selectors.appointments_audit_shown(user=request.user, appointments=appointments)
     return render(request, "scheduling/rebooking.html", {"appointments": appointments})
 
 
@@ -387,7 +408,7 @@ def schedule_list(request):
         .order_by("family_name")
     )
     if request.method == "POST":
-        doctor = doctors_without.filter(pk=request.POST.get("practitioner") or 0).first()
+        doctor = doctors_without.filter(pk=_id(request.POST.get("practitioner")) or 0).first()
         if doctor is not None:
             try:
                 schedule = services.schedule_ensure(actor=request.user, practitioner=doctor)
@@ -433,7 +454,7 @@ def schedule_edit(request, schedule_id):
                     return redirect("scheduling:schedule-edit", schedule_id=schedule.pk)
             elif what == "remove-hours":
                 session = WorkingHours.objects.filter(
-                    schedule=schedule, pk=request.POST.get("id") or 0
+                    schedule=schedule, pk=_id(request.POST.get("id")) or 0
                 ).first()
                 if session:
                     _flag_message(
@@ -450,7 +471,7 @@ def schedule_edit(request, schedule_id):
                     return redirect("scheduling:schedule-edit", schedule_id=schedule.pk)
             elif what == "remove-exception":
                 exception = ScheduleException.objects.filter(
-                    schedule=schedule, pk=request.POST.get("id") or 0
+                    schedule=schedule, pk=_id(request.POST.get("id")) or 0
                 ).first()
                 if exception:
                     _flag_message(
@@ -616,7 +637,7 @@ def portal_book(request):
     patient = _own_record(request)
     practitioner = (
         selectors.practitioners_search(online_only=True)
-        .filter(pk=request.POST.get("practitioner") or 0)
+        .filter(pk=_id(request.POST.get("practitioner")) or 0)
         .first()
     )
     start = _moment(request.POST.get("start"))
@@ -694,7 +715,9 @@ def portal_reminders(request):
 def portal_waitlist_join(request):
     patient = _own_record(request)
     practitioner = (
-        selectors.practitioners_search().filter(pk=request.POST.get("practitioner") or 0).first()
+        selectors.practitioners_search()
+        .filter(pk=_id(request.POST.get("practitioner")) or 0)
+        .first()
     )
     if practitioner is None:
         raise Http404("No such doctor.")
@@ -759,20 +782,10 @@ def public_doctors(request):
 @public
 def calendar_feed(request, token):
     """A practitioner's appointments as an iCalendar feed; the address itself is the secret."""
-    schedule = (
-        Schedule.objects.select_related("practitioner")
-        .filter(calendar_token=token, is_active=True)
-        .first()
-    )
-    if schedule is None or len(token) < 32:
+    schedule = selectors.schedule_by_calendar_token(token)
+    if schedule is None:
         raise Http404("No such calendar.")
-    since = timezone.now() - timedelta(days=30)
-    appointments = (
-        Appointment.objects.filter(practitioner_id=schedule.practitioner_id, start__gte=since)
-        .exclude(status__in=[S.CANCELLED, S.NO_SHOW])
-        .select_related("patient", "department", "practitioner")
-        .order_by("start")[:2000]
-    )
+    appointments = selectors.calendar_feed_appointments(schedule=schedule)
     text = ical.calendar(
         [ical.appointment_event(a, for_practitioner=True) for a in appointments],
         name=f"Appointments of {schedule.practitioner.full_name}",
