@@ -21,7 +21,6 @@ import importlib.util
 from collections.abc import Callable
 
 from django.apps import apps
-from django.contrib.auth.tokens import default_token_generator
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -34,13 +33,14 @@ def _staff_member() -> dict:
     return {"pk": StaffProfileFactory(user__role=Role.NURSE).user.pk}
 
 
-def _link_for(role: Role, *, is_active: bool) -> dict:
+def _link_for(role: Role, *, is_active: bool, route: str) -> dict:
+    from hms.accounts.services import link_token_generator
     from hms.accounts.tests.factories import UserFactory
 
     user = UserFactory(role=role, is_active=is_active, email_verified=False)
     return {
         "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-        "token": default_token_generator.make_token(user),
+        "token": link_token_generator(route).make_token(user),
     }
 
 
@@ -48,8 +48,12 @@ URL_SAMPLES: dict[str, Callable[[], dict]] = {
     "accounts:staff-edit": _staff_member,
     "accounts:staff-set-active": _staff_member,
     "accounts:staff-reset-password": _staff_member,
-    "accounts:confirm-email": lambda: _link_for(Role.PATIENT, is_active=False),
-    "accounts:set-password": lambda: _link_for(Role.NURSE, is_active=True),
+    "accounts:confirm-email": lambda: _link_for(
+        Role.PATIENT, is_active=False, route="accounts:confirm-email"
+    ),
+    "accounts:set-password": lambda: _link_for(
+        Role.NURSE, is_active=True, route="accounts:set-password"
+    ),
 }
 
 

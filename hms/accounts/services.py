@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -29,9 +29,30 @@ def _send_after_commit(*, subject: str, template: str, context: dict, to: str) -
     email_after_commit(subject=subject, body=render_to_string(template, context), to=to)
 
 
+class EmailConfirmationTokenGenerator(PasswordResetTokenGenerator):
+    """Tokens for email confirmation links. Their own salt: a confirmation link (which may
+    linger in a mailbox or a proxy log after use) is never also a set-password link for the
+    now active account. The confirmed flag is hashed in, so a used link stops working."""
+
+    key_salt = "hms.accounts.EmailConfirmationTokenGenerator"
+
+    def _make_hash_value(self, user, timestamp):
+        return f"{super()._make_hash_value(user, timestamp)}{user.email_verified}"
+
+
+email_confirmation_token_generator = EmailConfirmationTokenGenerator()
+
+
+def link_token_generator(route: str) -> PasswordResetTokenGenerator:
+    """The generator that makes and checks the tokens of one kind of emailed link."""
+    if route == "accounts:confirm-email":
+        return email_confirmation_token_generator
+    return default_token_generator
+
+
 def token_link(*, user: User, route: str, base_url: str) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
+    token = link_token_generator(route).make_token(user)
     return base_url.rstrip("/") + reverse(route, kwargs={"uidb64": uid, "token": token})
 
 

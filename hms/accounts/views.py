@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -110,17 +109,17 @@ def register_done(request):
     return render(request, "accounts/register_done.html")
 
 
-def _user_from_link(uidb64: str, token: str) -> User | None:
+def _user_from_link(uidb64: str, token: str, route: str) -> User | None:
     try:
         user = User.objects.get(pk=force_str(urlsafe_base64_decode(uidb64)))
     except (TypeError, ValueError, OverflowError, User.DoesNotExist):
         return None
-    return user if default_token_generator.check_token(user, token) else None
+    return user if services.link_token_generator(route).check_token(user, token) else None
 
 
 @public
 def confirm_email(request, uidb64, token):
-    user = _user_from_link(uidb64, token)
+    user = _user_from_link(uidb64, token, "accounts:confirm-email")
     if user is None or user.role != Role.PATIENT:
         return render(request, "accounts/link_invalid.html", status=400)
     try:
@@ -134,7 +133,7 @@ def confirm_email(request, uidb64, token):
 @public
 def set_password(request, uidb64, token):
     """The link in a staff invitation, a reset by an administrator or a forgotten password."""
-    user = _user_from_link(uidb64, token)
+    user = _user_from_link(uidb64, token, "accounts:set-password")
     if user is None or not user.is_active:
         return render(request, "accounts/link_invalid.html", status=400)
     form = NewPasswordForm(request.POST or None, user=user)
