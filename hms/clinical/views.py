@@ -89,8 +89,18 @@ def encounter_open(request, patient_id):
     return render(request, "clinical/encounter_open.html", {"form": form, "patient": patient})
 
 
+def _audit_redisplay(request, obj, patient_id) -> None:
+    """A form sent back with its errors shows the record again: that read is audited too (the
+    detail views audit theirs in the selector)."""
+    audit_record(
+        action=f"{obj._meta.model_name}.view", actor=request.user, obj=obj, patient=patient_id
+    )
+
+
 def _encounter_page(request, encounter, status=200, **bound):
     patient = encounter.patient
+    if status != 200:
+        _audit_redisplay(request, encounter, encounter.patient_id)
     search_url = reverse("clinical:icd10-search")
     context = {
         "encounter": encounter,
@@ -430,6 +440,8 @@ def lab_worklist(request):
 
 def _lab_order_page(request, order, status=200, form=None):
     order = LabOrder.objects.select_related("patient", "ordered_by", "encounter").get(pk=order.pk)
+    if status != 200:
+        _audit_redisplay(request, order, order.patient_id)
     return render(
         request,
         "clinical/lab_order.html",

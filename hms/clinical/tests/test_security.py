@@ -1,0 +1,39 @@
+"""Security review of the clinical pages: a form sent back with errors re-displays the record,
+and that read is audited with the patient like any other."""
+
+import pytest
+from django.urls import reverse
+
+from hms.clinical.tests.factories import EncounterFactory, LabOrderFactory
+from hms.core.models import AuditEvent
+from hms.core.permissions import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_encounter_page_shown_again_with_form_errors_is_audited(client_for):
+    encounter = EncounterFactory()
+    client = client_for(Role.NURSE)
+    response = client.post(
+        reverse("clinical:vitals-add", args=[encounter.pk]), {"pulse_per_min": "x"}
+    )
+    assert response.status_code == 400
+    assert AuditEvent.objects.filter(
+        action="encounter.view", patient_ref=str(encounter.patient_id), actor=client.user
+    ).exists()
+
+
+def test_a_lab_order_page_shown_again_with_form_errors_is_audited(client_for):
+    order = LabOrderFactory()
+    client = client_for(Role.LAB)
+    response = client.post(reverse("clinical:lab-result-add", args=[order.pk]), {"value": "x"})
+    assert response.status_code == 400
+    assert AuditEvent.objects.filter(
+        action="laborder.view", patient_ref=str(order.patient_id), actor=client.user
+    ).exists()
+
+
+def test_the_icd10_search_tells_a_patient_nothing(client_for):
+    client = client_for(Role.PATIENT)
+    assert client.get(reverse("clinical:icd10-search"), {"q": "I10"}).status_code == 403
+    assert client.get("/api/v1/icd10/", {"q": "I10"}).status_code == 403
