@@ -229,6 +229,11 @@ def patient_merge(request):
         if duplicate is None:
             form.add_error("duplicate", "No patient has this MRN.")
         if survivor and duplicate:
+            # Both records are shown side by side for review: an audited read of each.
+            for patient in (survivor, duplicate):
+                selectors.patient_get_for_user(
+                    user=request.user, patient_id=patient.pk, action="patient.merge_review"
+                )
             pair = (survivor, duplicate)
             if request.method == "POST" and request.POST.get("confirm"):
                 try:

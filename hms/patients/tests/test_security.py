@@ -40,3 +40,18 @@ def test_a_patient_reaches_no_other_patients_record_by_any_route(client_for, mak
     assert client.get(f"/api/v1/patients/{mine.pk}/").status_code == 200
     other.refresh_from_db()
     assert other.given_name != "X"
+
+
+def test_reviewing_two_records_for_a_merge_is_an_audited_read_of_both(client_for):
+    from hms.core.models import AuditEvent
+
+    survivor, duplicate = PatientFactory(), PatientFactory()
+    client = client_for(Role.ADMIN)
+    data = {"survivor": survivor.mrn_display, "duplicate": duplicate.mrn, "reason": "same"}
+    assert client.post(reverse("patients:merge"), data).status_code == 200
+    audited = set(
+        AuditEvent.objects.filter(action="patient.merge_review").values_list(
+            "patient_ref", flat=True
+        )
+    )
+    assert audited == {str(survivor.pk), str(duplicate.pk)}
