@@ -130,3 +130,49 @@ def audit_chain_breaks(chunk_size: int = 5000) -> Iterator[ChainBreak]:
     head = AuditChainHead.objects.filter(pk=1).first()
     if head is not None and (head.seq, head.hash) != (last_seq, last_hash):
         yield ChainBreak(last_seq, "the newest rows were removed: the chain head points further")
+
+
+def audit_record_patients(
+    *, action: str, actor: Any = None, patients, details: dict | None = None
+) -> list[AuditEvent]:
+    """One event per patient (a list or search result shows several), appended in one go: one
+    lock on the chain head and one insert, so a page of 100 rows costs three queries, not 300.
+    `patients` holds patient ids or Patient objects; repeats are recorded once."""
+    refs = [str(getattr(p, "pk", p)) for p in patients if p is not None]
+    refs = list(dict.fromkeys(refs))
+    if not refs:
+        return []
+    request = current_request.get()
+    if actor is None and request is not None:
+        user = getattr(request, "user", None)
+        actor = user if user is not None and user.is_authenticated else None
+    user_agent = _without_nul(request.META.get("HTTP_USER_AGENT", ""))[:300] if request else ""
+    clean_details = _without_nul(json.loads(json.dumps(details or {}, default=str)))
+    ip_address = client_ip(request) if request is not None else None
+    now = timezone.now()
+    # No savepoint: a failed audit write must fail the caller's whole transaction anyway.
+    with transaction.atomic(savepoint=False):
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+        seq, prev_hash, events = head.seq, head.hash, []
+        for ref in refs:
+            seq += 1
+            event = AuditEvent(
+                seq=seq,
+                occurred_at=now,
+                actor=actor,
+                actor_email=getattr(actor, "email", "") or "",
+                role=getattr(actor, "role", "") or "",
+                action=action,
+                object_type="patients.patient",
+                object_id=_without_nul(ref),
+                patient_ref=_without_nul(ref),
+                ip_address=ip_address,
+                user_agent=user_agent,
+                details=clean_details,
+                prev_hash=prev_hash,
+            )
+            event.hash = prev_hash = event_hash(event)
+            events.append(event)
+        AuditEvent.objects.bulk_create(events)
+        AuditChainHead.objects.filter(pk=1).update(seq=seq, hash=prev_hash)
+    return events
