@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from hms.core.audit import audit_record
+from hms.core.audit import audit_record, audit_record_patients
 from hms.core.chart import ChartSection, sections_for
 from hms.core.errors import NotAllowed, NotFound
 from hms.core.permissions import Perm, Role, user_has_perm
@@ -339,6 +339,10 @@ def patient_search(
             action="patient.search",
             actor=user,
             details={"query": query[:200], "page": page, "results": min(len(found), page_size)},
+        )
+        # The result list shows each patient's demographics: one row per patient shown.
+        audit_record_patients(
+            action="patient.search_result", actor=user, patients=found[:page_size]
         )
     return SearchPage(
         patients=found[:page_size],

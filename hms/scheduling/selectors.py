@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from hms.accounts.models import User
-from hms.core.audit import audit_record
+from hms.core.audit import audit_record, audit_record_patients
 from hms.core.errors import NotFound
 from hms.core.models import Department
 from hms.core.permissions import Perm, Role, user_has_perm
@@ -88,15 +88,9 @@ def appointments_search(
 
 def appointments_audit_shown(*, user, appointments, action: str = "appointment.list_view"):
     """A list showing several patients' appointments leaves one audit row per patient shown
-    (the list's own row cannot name them all). Call it with the rows actually rendered."""
-    for patient_id in dict.fromkeys(a.patient_id for a in appointments):
-        audit_record(
-            action=action,
-            actor=user,
-            object_type="patients.patient",
-            object_id=str(patient_id),
-            patient=patient_id,
-        )
+    (the list's own row cannot name them all), written in one batch. Call it with the rows
+    actually rendered."""
+    audit_record_patients(action=action, actor=user, patients=[a.patient_id for a in appointments])
 
 
 def practitioners_search(

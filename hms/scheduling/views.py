@@ -137,6 +137,7 @@ def _calendar_context(request) -> dict:
         if ids
         else []
     )
+    selectors.appointments_audit_shown(user=request.user, appointments=appointments)
     by_practitioner_day = len(days) == 1 and not practitioner_id
     columns: dict = {}
     if by_practitioner_day:

@@ -99,7 +99,7 @@ def test_the_patient_list_takes_a_bounded_number_of_queries(
         PatientFactory(family_name="Listwood")
     with django_assert_max_num_queries(len(small)):
         assert client.get("/patients/", {"q": "listwood"}).status_code == 200
-    assert len(small) <= 16
+    assert len(small) <= 19  # including the batch audit of the patients shown (3 queries)
 
 
 def test_live_search_answers_with_just_the_results(client_for):

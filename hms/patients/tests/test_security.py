@@ -55,3 +55,17 @@ def test_reviewing_two_records_for_a_merge_is_an_audited_read_of_both(client_for
         )
     )
     assert audited == {str(survivor.pk), str(duplicate.pk)}
+
+
+def test_each_patient_shown_in_search_results_leaves_an_audit_row(client_for):
+    from hms.core.models import AuditEvent
+
+    first, second = PatientFactory(family_name="Auditwood"), PatientFactory(family_name="Auditwood")
+    client = client_for(Role.RECEPTIONIST)
+    assert client.get("/api/v1/patients/", {"q": "auditwood"}).status_code == 200
+    audited = set(
+        AuditEvent.objects.filter(action="patient.search_result").values_list(
+            "patient_ref", flat=True
+        )
+    )
+    assert audited == {str(first.pk), str(second.pk)}

@@ -176,3 +176,12 @@ def test_a_patient_cannot_download_another_patients_ics(client_for, make_user, d
     assert client.get(f"/api/v1/appointments/?patient={other.patient_id}").status_code == 404
     other.refresh_from_db()
     assert other.status == "booked"
+
+
+def test_the_staff_calendar_audits_each_patient_it_shows(client_for, make_user, doctor):
+    appointment = _book(make_user, doctor, at(2, 10))
+    client = client_for(Role.RECEPTIONIST)
+    client.get(reverse("scheduling:calendar"), {"practitioner": doctor.pk, "day": at(2, 0).date()})
+    assert AuditEvent.objects.filter(
+        action="appointment.list_view", patient_ref=str(appointment.patient_id)
+    ).exists()
