@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from hms.accounts.api_auth import HasRolePermission
 from hms.accounts.models import User
 from hms.clinical import selectors, services
+from hms.clinical.forms import MAX_QUANTITY
 from hms.clinical.icd10 import icd10_search
 from hms.clinical.models import (
     Allergy,
@@ -224,7 +225,9 @@ class PrescriptionIn(serializers.Serializer):
     route = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     frequency = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
     duration = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
-    quantity = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=MAX_QUANTITY, required=False, allow_null=True
+    )
     instructions = serializers.CharField(required=False, allow_blank=True, default="")
     acknowledge_allergy_warning = serializers.BooleanField(
         default=False, help_text="Must be true when the drug matches a recorded allergy (409)."

@@ -111,6 +111,9 @@ class AllergyForm(forms.Form):
     is_intolerance = forms.BooleanField(label="Intolerance (not an allergy)", required=False)
 
 
+MAX_QUANTITY = 100_000  # far above any dispensed amount; the column overflows near 2**31
+
+
 class PrescriptionForm(forms.Form):
     drug = forms.CharField(max_length=200)
     strength = forms.CharField(max_length=60, required=False, help_text="e.g. 500 mg")
@@ -118,7 +121,7 @@ class PrescriptionForm(forms.Form):
     route = forms.CharField(max_length=40, required=False, initial="oral")
     frequency = forms.CharField(max_length=60, required=False, help_text="e.g. three times a day")
     duration = forms.CharField(max_length=60, required=False, help_text="e.g. 7 days")
-    quantity = forms.IntegerField(min_value=1, required=False)
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, required=False)
     instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     acknowledge_allergy_warning = forms.BooleanField(
         required=False,

@@ -37,3 +37,15 @@ def test_the_icd10_search_tells_a_patient_nothing(client_for):
     client = client_for(Role.PATIENT)
     assert client.get(reverse("clinical:icd10-search"), {"q": "I10"}).status_code == 403
     assert client.get("/api/v1/icd10/", {"q": "I10"}).status_code == 403
+
+
+def test_a_huge_prescription_quantity_is_a_form_error_not_a_crash(client_for):
+    encounter = EncounterFactory()
+    client = client_for(Role.DOCTOR)
+    data = {"drug": "Paracetamol", "quantity": "9" * 30}
+    response = client.post(reverse("clinical:prescription-add", args=[encounter.pk]), data)
+    assert response.status_code == 400
+    body = {"encounter": str(encounter.pk), "drug": "Paracetamol", "quantity": 10**30}
+    response = client.post("/api/v1/prescriptions/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "quantity" in response.json()["error"]["fields"]
