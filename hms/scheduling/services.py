@@ -229,6 +229,21 @@ def schedule_exception_remove(*, actor, exception: ScheduleException) -> list[Ap
 # --- Booking ---------------------------------------------------------------------------------
 
 
+BOOKING_WINDOW = timedelta(days=2 * 366)
+
+
+def _check_within_window(start: datetime) -> None:
+    """Appointments lie within two years either side of today: a time like 9999-12-31 is a
+    typing error (and its slot arithmetic would overflow the calendar), not a booking."""
+    now = timezone.now()
+    if not now - BOOKING_WINDOW <= start <= now + BOOKING_WINDOW:
+        raise DomainError(
+            "Choose a time within the next two years.",
+            code="out_of_range",
+            fields={"start": "Choose a time within the next two years."},
+        )
+
+
 def appointment_book(
     *,
     actor,
@@ -246,6 +261,7 @@ def appointment_book(
     other (Conflict `slot_taken`; `patient_busy` when the patient is already booked then).
     Walk-ins and urgent bookings need the overbook permission, may overlap, and are marked."""
     _check_may_act_for(actor, patient)
+    _check_within_window(start)
     if patient.merged_into_id is not None or not patient.is_active:
         raise DomainError("This patient record was merged or closed.", code="patient_inactive")
     schedule = Schedule.objects.filter(practitioner=practitioner, is_active=True).first()
@@ -313,6 +329,7 @@ def appointment_reschedule(*, actor, appointment: Appointment, start: datetime) 
     """Move a booked appointment to another free slot of the same practitioner. The old time is
     offered to the waitlist. Refused like a booking when the new time is taken."""
     _check_may_act_for(actor, appointment.patient)
+    _check_within_window(start)
     if appointment.status != S.BOOKED:
         raise Conflict("Only a booked appointment can be moved.", code="invalid_state")
     if _is_patient_actor(actor):

@@ -185,3 +185,24 @@ def test_the_staff_calendar_audits_each_patient_it_shows(client_for, make_user, 
     assert AuditEvent.objects.filter(
         action="appointment.list_view", patient_ref=str(appointment.patient_id)
     ).exists()
+
+
+@pytest.mark.parametrize("start", ["9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00-12:00"])
+def test_booking_or_moving_to_the_edge_of_the_calendar_is_a_400_not_a_crash(
+    client_for, make_user, doctor, start
+):
+    appointment = _book(make_user, doctor, at(2, 10))
+    client = client_for(Role.RECEPTIONIST)
+    url = f"/api/v1/appointments/{appointment.pk}/reschedule/"
+    response = client.post(url, {"start": start}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "out_of_range"
+    body = {"patient": str(PatientFactory().pk), "practitioner": str(doctor.pk), "start": start}
+    response = client.post("/api/v1/appointments/", body, content_type="application/json")
+    assert response.status_code == 400
+    portal = PortalPatientFactory()
+    mine = _book(make_user, doctor, at(3, 10), patient=portal)
+    response = client_for(user=portal.user).post(
+        reverse("scheduling:portal-reschedule", args=[mine.pk]), {"start": start}
+    )
+    assert response.status_code == 302
