@@ -49,3 +49,18 @@ def test_a_huge_prescription_quantity_is_a_form_error_not_a_crash(client_for):
     response = client.post("/api/v1/prescriptions/", body, content_type="application/json")
     assert response.status_code == 400
     assert "quantity" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:x"]
+)
+def test_the_back_link_after_stopping_a_prescription_stays_on_this_site(client_for, target):
+    from hms.clinical.tests.factories import PrescriptionFactory
+
+    prescription = PrescriptionFactory()
+    client = client_for(Role.DOCTOR)
+    response = client.post(
+        reverse("clinical:prescription-stop", args=[prescription.pk]), {"next": target}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patients:chart", args=[prescription.patient_id])
