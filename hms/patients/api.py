@@ -88,6 +88,7 @@ class PatientViewSet(viewsets.GenericViewSet):
                 family_name=data["family_name"],
                 birth_date=data["birth_date"],
                 phone=data.get("phone", ""),
+                user=request.user,
             )
             if matches:
                 payload = error_body(

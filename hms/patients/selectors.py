@@ -390,10 +390,12 @@ def patient_find_possible_duplicates(
     phone: str = "",
     exclude_id: Any = None,
     limit: int = 5,
+    user=None,
 ) -> list[DuplicateMatch]:
     """Existing records that may be the same person: a similar name (typos, swapped given and
     family names, accents) with the same date of birth or the same phone number. Looks only
-    at the records sharing the birth date or phone (indexed), so it stays fast."""
+    at the records sharing the birth date or phone (indexed), so it stays fast. Pass `user`
+    when the matches are shown to someone: each shown record is audited."""
     phone_digits = digits(phone)
     same = Q()
     if birth_date:
@@ -422,7 +424,13 @@ def patient_find_possible_duplicates(
             score += 0.5
         matches.append(DuplicateMatch(candidate, round(score, 3), reasons))
     matches.sort(key=lambda m: -m.score)
-    return matches[:limit]
+    matches = matches[:limit]
+    if user is not None:
+        # The matches are shown to `user` (name, birth date, MRN): an audited read of each.
+        audit_record_patients(
+            action="patient.duplicate_match", actor=user, patients=[m.patient for m in matches]
+        )
+    return matches
 
 
 def patient_merges_for(*, patient: Patient) -> list[PatientMerge]:

@@ -66,6 +66,7 @@ def patient_register(request):
                 family_name=data["family_name"],
                 birth_date=data["birth_date"],
                 phone=data["phone"],
+                user=request.user,
             )
         if not matches:
             try:

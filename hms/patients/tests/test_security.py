@@ -69,3 +69,22 @@ def test_each_patient_shown_in_search_results_leaves_an_audit_row(client_for):
         )
     )
     assert audited == {str(first.pk), str(second.pk)}
+
+
+def test_possible_duplicates_shown_to_a_clerk_are_audited(client_for):
+    from hms.core.models import AuditEvent
+
+    existing = PatientFactory(given_name="Jonathan", family_name="Dupwood")
+    body = {
+        "given_name": "Jonathon",
+        "family_name": "Dupwood",
+        "birth_date": existing.birth_date.isoformat(),
+        "sex": existing.sex,
+    }
+    response = client_for(Role.RECEPTIONIST).post(
+        "/api/v1/patients/", body, content_type="application/json"
+    )
+    assert response.status_code == 409
+    assert AuditEvent.objects.filter(
+        action="patient.duplicate_match", patient_ref=str(existing.pk)
+    ).exists()
