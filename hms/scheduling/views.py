@@ -486,6 +486,15 @@ def schedule_edit(request, schedule_id):
                 return redirect("scheduling:schedule-edit", schedule_id=schedule.pk)
         except DomainError as exc:
             messages.error(request, exc.message)
+    needs_rebooking = list(
+        Appointment.objects.filter(
+            practitioner_id=schedule.practitioner_id,
+            needs_rebooking=True,
+            status=S.BOOKED,
+            start__gte=timezone.now(),
+        ).select_related("patient")
+    )
+    selectors.appointments_audit_shown(user=request.user, appointments=needs_rebooking)
     return render(
         request,
         "scheduling/schedule_edit.html",
@@ -495,12 +504,7 @@ def schedule_edit(request, schedule_id):
             "exceptions": schedule.exceptions.filter(end__gte=timezone.now()),
             "hours_form": hours_form,
             "exception_form": exception_form,
-            "needs_rebooking": Appointment.objects.filter(
-                practitioner_id=schedule.practitioner_id,
-                needs_rebooking=True,
-                status=S.BOOKED,
-                start__gte=timezone.now(),
-            ).select_related("patient"),
+            "needs_rebooking": needs_rebooking,
             "services": Service.objects.filter(department_id=schedule.department_id),
         },
     )

@@ -206,3 +206,19 @@ def test_booking_or_moving_to_the_edge_of_the_calendar_is_a_400_not_a_crash(
         reverse("scheduling:portal-reschedule", args=[mine.pk]), {"start": start}
     )
     assert response.status_code == 302
+
+
+def test_the_schedule_page_audits_the_patients_it_lists_for_rebooking(
+    client_for, make_user, doctor
+):
+    from hms.scheduling.models import Appointment
+
+    appointment = _book(make_user, doctor, at(2, 10))
+    Appointment.objects.filter(pk=appointment.pk).update(needs_rebooking=True)
+    response = client_for(Role.ADMIN).get(
+        reverse("scheduling:schedule-edit", args=[doctor.schedule.pk])
+    )
+    assert response.status_code == 200
+    assert AuditEvent.objects.filter(
+        action="appointment.list_view", patient_ref=str(appointment.patient_id)
+    ).exists()
