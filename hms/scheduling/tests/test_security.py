@@ -10,6 +10,7 @@ from hms.core.models import AuditEvent
 from hms.core.permissions import Role
 from hms.patients.tests.factories import PatientFactory
 from hms.scheduling import selectors, services
+from hms.scheduling.models import WaitlistEntry
 from hms.scheduling.tests.conftest import at
 from hms.scheduling.tests.factories import PortalPatientFactory
 
@@ -174,6 +175,16 @@ def test_a_patient_cannot_download_another_patients_ics(client_for, make_user, d
         response = client.post(f"/api/v1/appointments/{other.pk}/{action}/", {}, "application/json")
         assert response.status_code in (403, 404)
     assert client.get(f"/api/v1/appointments/?patient={other.patient_id}").status_code == 404
+    assert client.get(f"/api/v1/appointments/{other.pk}/").status_code == 404
+    listed = client.get("/api/v1/appointments/", {"practitioner": doctor.pk}).json()
+    assert listed["count"] == 0
+    url = reverse("scheduling:portal-doctor", args=[doctor.pk])
+    assert client.get(url, {"move": str(other.pk)}).status_code == 404
+    entry = WaitlistEntry.objects.create(
+        patient=other.patient, department_id=doctor.schedule.department_id
+    )
+    url = reverse("scheduling:portal-offer-decline", args=[entry.pk])
+    assert client.post(url).status_code == 404
     other.refresh_from_db()
     assert other.status == "booked"
 
