@@ -19,6 +19,7 @@ from hms.core.events import emit
 from hms.core.mail import email_after_commit
 from hms.core.models import Department
 from hms.core.permissions import Perm, Role, user_has_perm
+from hms.patients.models import Patient
 from hms.scheduling import slots as slot_engine
 from hms.scheduling.models import (
     RELEASED_STATUSES,
@@ -289,6 +290,18 @@ def appointment_book(
         end, location = slot.end, slot.location
     try:
         with transaction.atomic():
+            # Lock the patient row first, the order a merge takes (patients, then their
+            # appointments): a merge either finished before (refused here, even when the
+            # caller's copy of the record is stale) or waits and then moves this booking.
+            current = (
+                Patient.objects.select_for_update()
+                .filter(pk=patient.pk, merged_into__isnull=True, is_active=True)
+                .values_list("pk", flat=True)
+            )
+            if not list(current):
+                raise DomainError(
+                    "This patient record was merged or closed.", code="patient_inactive"
+                )
             appointment = Appointment.objects.create(
                 patient=patient,
                 practitioner=practitioner,

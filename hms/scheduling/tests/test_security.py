@@ -233,3 +233,16 @@ def test_the_schedule_page_audits_the_patients_it_lists_for_rebooking(
     assert AuditEvent.objects.filter(
         action="appointment.list_view", patient_ref=str(appointment.patient_id)
     ).exists()
+
+
+def test_a_booking_with_a_stale_copy_of_a_just_merged_record_is_refused(make_user, doctor):
+    from hms.core.errors import DomainError
+    from hms.patients.services import patient_merge
+    from hms.scheduling.models import Appointment
+
+    stale = PatientFactory()
+    patient_merge(actor=make_user(Role.ADMIN), survivor=PatientFactory(), duplicate=stale)
+    assert stale.merged_into_id is None  # the caller's copy does not know yet
+    with pytest.raises(DomainError):
+        _book(make_user, doctor, at(2, 10), patient=stale)
+    assert not Appointment.objects.filter(patient=stale).exists()
