@@ -59,6 +59,21 @@ def _check_encounter(encounter: Encounter | None, patient: Patient) -> None:
         raise Conflict("The encounter is closed.", code="encounter_closed")
 
 
+def _lock_current_patient(patient: Patient) -> None:
+    """Lock the patient row (the order a merge takes: the patients, then their rows) and refuse
+    a record merged into another: a caller holding a stale copy would otherwise write onto the
+    hidden duplicate, where nobody would see it again."""
+    current = (
+        Patient.objects.select_for_update()
+        .filter(pk=patient.pk, merged_into__isnull=True)
+        .values_list("pk", flat=True)
+    )
+    if not list(current):
+        raise Conflict(
+            "This record was merged into another one; record it there.", code="patient_merged"
+        )
+
+
 # --- Encounters -------------------------------------------------------------------------------
 
 
@@ -90,6 +105,7 @@ def encounter_open(
             return existing
     try:
         with transaction.atomic():
+            _lock_current_patient(patient)
             encounter = Encounter.objects.create(
                 patient=patient,
                 kind=kind,
@@ -297,6 +313,7 @@ def allergy_record(
     if status not in AllergyStatus.values:
         raise DomainError("Unknown status.", fields={"status": "Unknown status."})
     with transaction.atomic():
+        _lock_current_patient(patient)
         if (
             source_id is None
             and status == AllergyStatus.ACTIVE

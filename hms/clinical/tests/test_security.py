@@ -64,3 +64,22 @@ def test_the_back_link_after_stopping_a_prescription_stays_on_this_site(client_f
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("patients:chart", args=[prescription.patient_id])
+
+
+def test_nothing_is_recorded_on_a_stale_copy_of_a_just_merged_record(make_user):
+    from hms.clinical import services
+    from hms.clinical.models import Allergy, Encounter
+    from hms.core.errors import Conflict
+    from hms.patients.services import patient_merge
+    from hms.patients.tests.factories import PatientFactory
+
+    doctor = make_user(Role.DOCTOR)
+    stale = PatientFactory()
+    patient_merge(actor=make_user(Role.ADMIN), survivor=PatientFactory(), duplicate=stale)
+    assert stale.merged_into_id is None  # the caller's copy does not know yet
+    with pytest.raises(Conflict):
+        services.encounter_open(actor=doctor, patient=stale)
+    with pytest.raises(Conflict):
+        services.allergy_record(actor=doctor, patient=stale, substance="Latex")
+    assert not Encounter.objects.filter(patient=stale).exists()
+    assert not Allergy.objects.filter(patient=stale).exists()
