@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 from django.db.models import Count
 from django.utils import timezone
 
+from hms.core.audit import audit_record
 from hms.core.dashboard import DashboardWidget, register_widget
 from hms.core.permissions import Perm
 from hms.patients.selectors import patient_of_user
@@ -50,6 +51,10 @@ def _next_visit(*, user) -> dict:
         .order_by("start")
         .first()
     )
+    if appointment is not None:
+        audit_record(
+            action="appointment.view", actor=user, obj=appointment, patient=appointment.patient_id
+        )
     return {"appointment": appointment}
 
 

@@ -246,3 +246,12 @@ def test_a_booking_with_a_stale_copy_of_a_just_merged_record_is_refused(make_use
     with pytest.raises(DomainError):
         _book(make_user, doctor, at(2, 10), patient=stale)
     assert not Appointment.objects.filter(patient=stale).exists()
+
+
+def test_the_patients_dashboard_audits_the_next_visit_it_shows(client_for, make_user, doctor):
+    patient = PortalPatientFactory()
+    appointment = _book(make_user, doctor, at(2, 10), patient=patient)
+    assert client_for(user=patient.user).get(reverse("core:dashboard")).status_code == 200
+    assert AuditEvent.objects.filter(
+        action="appointment.view", object_id=str(appointment.pk), patient_ref=str(patient.pk)
+    ).exists()
