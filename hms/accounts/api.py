@@ -15,8 +15,8 @@ from hms.core.permissions import ROLE_PERMISSIONS, Role
 
 
 class TokenRequest(serializers.Serializer):
-    email = serializers.EmailField()
-    password = serializers.CharField(trim_whitespace=False)
+    email = serializers.EmailField(max_length=254)  # longer ones overflowed the lockout table
+    password = serializers.CharField(trim_whitespace=False, max_length=1024)
     otp = serializers.RegexField(r"^\d{6}$", required=False, help_text="TOTP code, if 2FA is on")
 
 

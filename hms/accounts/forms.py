@@ -10,7 +10,9 @@ from hms.core.permissions import STAFF_ROLES, Role
 
 class SignInForm(AuthenticationForm):
     username = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+        label="Email",
+        max_length=254,  # as the user model's field; the lockout table stores at most 255
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
     error_messages = {
         **AuthenticationForm.error_messages,
