@@ -71,7 +71,9 @@ class PatientRegistrationForm(NewPasswordForm):
     birth_date = forms.DateField(
         label="Date of birth", widget=forms.DateInput(attrs={"type": "date"})
     )
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     phone = forms.CharField(max_length=40, required=False)
     field_order = [
         "given_name", "family_name", "birth_date", "email", "phone", "password1", "password2",
@@ -107,7 +109,9 @@ class TotpCodeForm(forms.Form):
 
 
 class ForgotPasswordForm(forms.Form):
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
 
 
 STAFF_ROLE_CHOICES = [(r.value, r.label) for r in Role if r in STAFF_ROLES]
@@ -116,7 +120,7 @@ STAFF_ROLE_CHOICES = [(r.value, r.label) for r in Role if r in STAFF_ROLES]
 class StaffForm(forms.Form):
     given_name = forms.CharField(label="First name", max_length=100)
     family_name = forms.CharField(label="Last name", max_length=100)
-    email = forms.EmailField()
+    email = forms.EmailField(max_length=254)
     phone = forms.CharField(max_length=40, required=False)
     role = forms.ChoiceField(choices=STAFF_ROLE_CHOICES)
     department = forms.ModelChoiceField(

@@ -19,3 +19,22 @@ def test_the_sign_in_page_refuses_an_overlong_email(client):
     response = client.post("/accounts/login/", {"username": LONG_EMAIL, "password": "x"})
     assert response.status_code == 200
     assert response.context["form"].errors["username"]
+
+
+def test_registration_refuses_an_overlong_email(client):
+    from hms.accounts.tests.test_registration import FORM
+
+    response = client.post("/accounts/register/", {**FORM, "email": LONG_EMAIL})
+    assert response.status_code == 200
+    assert response.context["form"].errors["email"]
+
+
+def test_staff_creation_refuses_an_overlong_email(client_for):
+    from hms.core.permissions import Role
+
+    response = client_for(Role.ADMIN).post(
+        "/accounts/staff/new/",
+        {"given_name": "G", "family_name": "H", "email": LONG_EMAIL, "role": Role.NURSE},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["email"]
