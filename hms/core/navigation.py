@@ -17,6 +17,7 @@ MENU: list[MenuItem] = [
     MenuItem("Patients", "patients:list", Perm.PATIENT_VIEW_DEMOGRAPHICS),
     MenuItem("Merge records", "patients:merge", Perm.PATIENT_MERGE),
     MenuItem("Appointments", "scheduling:calendar", Perm.APPOINTMENT_VIEW),
+    MenuItem("Waiting list", "scheduling:waitlist", Perm.APPOINTMENT_BOOK),
     MenuItem("Schedules", "scheduling:schedule-list", Perm.SCHEDULE_MANAGE),
     MenuItem("My appointments", "scheduling:portal-appointments", Perm.PORTAL_USE),
     MenuItem("Encounters", "clinical:encounter-list", Perm.CLINICAL_VIEW),

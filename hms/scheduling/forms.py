@@ -1,6 +1,8 @@
 from django import forms
 
+from hms.accounts.models import User
 from hms.core.models import Department
+from hms.core.permissions import Role
 from hms.scheduling.models import BookingKind, ExceptionKind, Service, Weekday
 
 
@@ -87,4 +89,22 @@ class ExceptionForm(forms.Form):
         data = super().clean()
         if data.get("start") and data.get("end") and data["end"] <= data["start"]:
             self.add_error("end", "Must be after the start.")
+        return data
+
+
+class StaffWaitlistForm(forms.Form):
+    mrn = forms.CharField(label="Patient MRN", max_length=12)
+    department = forms.ModelChoiceField(queryset=Department.objects.filter(is_active=True))
+    practitioner = forms.ModelChoiceField(
+        queryset=User.objects.filter(role=Role.DOCTOR, is_active=True, schedule__isnull=False),
+        required=False,
+        empty_label="Anyone in the department",
+    )
+    note = forms.CharField(max_length=200, required=False)
+
+    def clean(self):
+        data = super().clean()
+        doctor, department = data.get("practitioner"), data.get("department")
+        if doctor and department and doctor.schedule.department_id != department.pk:
+            self.add_error("practitioner", "This doctor does not work in that department.")
         return data

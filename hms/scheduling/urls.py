@@ -10,6 +10,7 @@ urlpatterns = [
     path("appointments/book/", views.appointment_book, name="book"),
     path("appointments/walk-in/", views.appointment_overbook, name="overbook"),
     path("appointments/rebooking/", views.rebooking_list, name="rebooking"),
+    path("waitlist/", views.waitlist, name="waitlist"),
     path(
         "appointments/<uuid:appointment_id>/", views.appointment_detail, name="appointment-detail"
     ),

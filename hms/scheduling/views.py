@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from hms.accounts.models import User
 from hms.core.access import public, require_perm
+from hms.core.audit import audit_record_patients
 from hms.core.errors import DomainError
 from hms.core.models import Department
 from hms.core.permissions import Perm, Role, user_has_perm
@@ -26,6 +27,7 @@ from hms.scheduling.forms import (
     OverbookForm,
     PortalCancelForm,
     StaffBookForm,
+    StaffWaitlistForm,
     WorkingHoursForm,
 )
 from hms.scheduling.models import (
@@ -734,6 +736,37 @@ def portal_waitlist_join(request):
     )
     messages.success(request, "You are on the waiting list: we will offer you an earlier slot.")
     return redirect("scheduling:portal-appointments")
+
+
+@require_perm(Perm.APPOINTMENT_BOOK)
+def waitlist(request):
+    """Reception's view of who waits for an earlier slot, and a form to add a patient."""
+    form = StaffWaitlistForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = patient_by_mrn(form.cleaned_data["mrn"])
+        if patient is None:
+            form.add_error("mrn", "No patient has this MRN.")
+        else:
+            try:
+                services.waitlist_join(
+                    actor=request.user,
+                    patient=patient,
+                    department=form.cleaned_data["department"],
+                    practitioner=form.cleaned_data["practitioner"],
+                    note=form.cleaned_data["note"],
+                )
+            except DomainError as exc:
+                _form_error(form, exc)
+            else:
+                messages.success(request, f"{patient.full_name} is on the waiting list.")
+                return redirect("scheduling:waitlist")
+    entries = list(
+        WaitlistEntry.objects.filter(status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED])
+        .select_related("patient", "practitioner", "department")
+        .order_by("created_at")[:200]
+    )
+    audit_record_patients(action="waitlist.view", patients=[e.patient_id for e in entries])
+    return render(request, "scheduling/waitlist.html", {"form": form, "entries": entries})
 
 
 @require_perm(Perm.PORTAL_USE)
