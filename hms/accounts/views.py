@@ -34,6 +34,7 @@ from hms.accounts.models import User
 from hms.core.access import public, require_perm, signed_in
 from hms.core.audit import audit_record
 from hms.core.errors import DomainError
+from hms.core.forms import form_add_domain_error
 from hms.core.permissions import STAFF_ROLES, Perm, Role
 
 
@@ -279,21 +280,13 @@ def staff_create(request):
                 actor=request.user, base_url=request.build_absolute_uri("/"), **form.cleaned_data
             )
         except DomainError as exc:
-            _attach(form, exc)
+            form_add_domain_error(form, exc)
         else:
             messages.success(
                 request, f"{user.full_name} was added as {user.role_label}; an invitation was sent."
             )
             return redirect("accounts:staff-list")
     return render(request, "accounts/staff_form.html", {"form": form, "creating": True})
-
-
-def _attach(form, exc: DomainError) -> None:
-    if exc.fields:
-        for field, message in exc.fields.items():
-            form.add_error(field if field in form.fields else None, message)
-    else:
-        form.add_error(None, exc.message)
 
 
 @require_perm(Perm.STAFF_MANAGE)
@@ -318,7 +311,7 @@ def staff_edit(request, pk):
         try:
             services.staff_update(actor=request.user, user=member, **data)
         except DomainError as exc:
-            _attach(form, exc)
+            form_add_domain_error(form, exc)
         else:
             messages.success(request, f"{member.full_name} was updated.")
             return redirect("accounts:staff-list")

@@ -38,7 +38,7 @@ from hms.clinical.models import (
     Vitals,
 )
 from hms.clinical.selectors import Area
-from hms.core.audit import audit_record
+from hms.core.audit import audit_record_patients
 from hms.core.errors import DomainError
 from hms.core.models import Department
 from hms.core.permissions import Perm
@@ -376,14 +376,11 @@ class ClinicalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             selectors.check_area(request.user, self.area)
             rows = self.worklist_rows()
             page = self.paginate_queryset(rows)
-            for pid in dict.fromkeys(row.patient_id for row in page):
-                audit_record(
-                    action=f"{self.model._meta.model_name}.worklist_view",
-                    actor=request.user,
-                    object_type="patients.patient",
-                    object_id=str(pid),
-                    patient=pid,
-                )
+            audit_record_patients(
+                action=f"{self.model._meta.model_name}.worklist_view",
+                actor=request.user,
+                patients=[row.patient_id for row in page],
+            )
             return self.get_paginated_response(self.output(page, many=True).data)
         patient = selectors.clinical_patient_get(
             user=request.user,

@@ -22,8 +22,9 @@ from hms.clinical.models import (
     Prescription,
 )
 from hms.core.access import require_perm
-from hms.core.audit import audit_record
+from hms.core.audit import audit_record, audit_record_patients
 from hms.core.errors import DomainError, NotFound
+from hms.core.forms import form_add_domain_error
 from hms.core.permissions import Perm, user_has_perm
 from hms.patients.selectors import patient_get_for_user
 
@@ -35,23 +36,9 @@ def _get_for_user(request, model, pk, **kwargs):
         raise Http404 from None
 
 
-def _form_error(form, exc: DomainError) -> None:
-    placed = False
-    for field, message in (exc.fields or {}).items():
-        if field in form.fields:
-            form.add_error(field, message)
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
-
-
 def _audit_listed(request, action: str, patient_ids) -> None:
     """A list showing several patients' clinical data leaves one audit row per patient."""
-    for patient_id in dict.fromkeys(patient_ids):
-        audit_record(
-            action=action, actor=request.user, object_type="patients.patient",
-            object_id=str(patient_id), patient=patient_id,
-        )  # fmt: skip
+    audit_record_patients(action=action, actor=request.user, patients=patient_ids)
 
 
 # --- Encounters -------------------------------------------------------------------------------
@@ -82,7 +69,7 @@ def encounter_open(request, patient_id):
                 actor=request.user, patient=patient, **form.cleaned_data
             )
         except DomainError as exc:
-            _form_error(form, exc)
+            form_add_domain_error(form, exc)
         else:
             messages.success(request, "Encounter opened.")
             return redirect("clinical:encounter", encounter.pk)
@@ -171,7 +158,7 @@ def _encounter_write(request, pk, *, form_class, form_key, tab, write, done, for
         try:
             write(encounter, form.cleaned_data)
         except DomainError as exc:
-            _form_error(form, exc)
+            form_add_domain_error(form, exc)
         else:
             messages.success(request, done)
             return redirect(f"{reverse('clinical:encounter', args=[pk])}?tab={tab}")
@@ -240,7 +227,7 @@ def prescription_add(request, pk):
                 allergy_warning=exc.message, tab="prescriptions",
             )  # fmt: skip
         except DomainError as exc:
-            _form_error(form, exc)
+            form_add_domain_error(form, exc)
         else:
             messages.success(request, "Prescription written.")
             return redirect(f"{reverse('clinical:encounter', args=[pk])}?tab=prescriptions")
@@ -345,7 +332,7 @@ def note_edit(request, pk):
         try:
             services.note_update(actor=request.user, note=note, **form.cleaned_data)
         except DomainError as exc:
-            _form_error(form, exc)
+            form_add_domain_error(form, exc)
         else:
             messages.success(request, "Draft saved.")
             return _back_to_note(note)
@@ -483,7 +470,7 @@ def lab_result_add(request, pk):
         try:
             services.lab_result_record(actor=request.user, order=order, **form.cleaned_data)
         except DomainError as exc:
-            _form_error(form, exc)
+            form_add_domain_error(form, exc)
         else:
             messages.success(request, "Result entered.")
             return redirect("clinical:lab-order", pk)

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from hms.core.access import require_perm, signed_in
 from hms.core.errors import DomainError, NotFound
+from hms.core.forms import form_add_domain_error
 from hms.core.permissions import Perm
 from hms.patients import selectors, services
 from hms.patients.forms import MergeForm, PatientForm
@@ -27,17 +28,6 @@ def _patient_or_404(user, patient_id, action: str) -> Patient:
 def _posted(request):
     """(data, files) for a form: bound on POST even when nothing was filled in."""
     return (request.POST, request.FILES) if request.method == "POST" else (None, None)
-
-
-def _form_errors_from(form, exc: DomainError) -> None:
-    placed = False
-    for name, errors in (exc.fields or {}).items():
-        target = name if name in form.fields else None
-        for error in errors if isinstance(errors, list) else [errors]:
-            form.add_error(target, error)
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
 
 
 @require_perm(Perm.PATIENT_VIEW_DEMOGRAPHICS)
@@ -77,7 +67,7 @@ def patient_register(request):
                     **form.service_fields(),
                 )
             except DomainError as exc:
-                _form_errors_from(form, exc)
+                form_add_domain_error(form, exc)
             else:
                 messages.success(
                     request, f"{patient.full_name} is registered: MRN {patient.mrn_display}."
@@ -111,7 +101,7 @@ def patient_edit(request, patient_id):
                 **form.service_fields(),
             )
         except DomainError as exc:
-            _form_errors_from(form, exc)
+            form_add_domain_error(form, exc)
         else:
             messages.success(request, "The patient's details are saved.")
             return redirect("patients:chart", patient_id=patient.pk)

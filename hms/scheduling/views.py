@@ -16,6 +16,7 @@ from hms.accounts.models import User
 from hms.core.access import public, require_perm
 from hms.core.audit import audit_record_patients
 from hms.core.errors import DomainError
+from hms.core.forms import form_add_domain_error
 from hms.core.models import Department
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.selectors import patient_by_mrn, patient_of_user
@@ -94,16 +95,6 @@ def _practitioner_from(request, *, with_schedule: bool = False) -> User | None:
     if with_schedule:
         doctors = doctors.filter(schedule__isnull=False)
     return doctors.first()
-
-
-def _form_error(form, exc: DomainError) -> None:
-    placed = False
-    for field, message in (exc.fields or {}).items():
-        if field in form.fields:
-            form.add_error(field, message)
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
 
 
 # --- Staff: calendar -------------------------------------------------------------------------
@@ -230,7 +221,7 @@ def appointment_book(request):
                     reason=form.cleaned_data["reason"],
                 )
             except DomainError as exc:
-                _form_error(form, exc)
+                form_add_domain_error(form, exc)
             else:
                 messages.success(request, f"Booked {patient.full_name}.")
                 return redirect("scheduling:appointment-detail", appointment_id=appointment.pk)
@@ -266,7 +257,7 @@ def appointment_overbook(request):
                     kind=form.cleaned_data["kind"],
                 )
             except DomainError as exc:
-                _form_error(form, exc)
+                form_add_domain_error(form, exc)
             else:
                 messages.success(request, f"{appointment.get_kind_display()} booked.")
                 return redirect("scheduling:appointment-detail", appointment_id=appointment.pk)
@@ -756,7 +747,7 @@ def waitlist(request):
                     note=form.cleaned_data["note"],
                 )
             except DomainError as exc:
-                _form_error(form, exc)
+                form_add_domain_error(form, exc)
             else:
                 messages.success(request, f"{patient.full_name} is on the waiting list.")
                 return redirect("scheduling:waitlist")
