@@ -210,8 +210,7 @@ def schedule_exception_add(
             slot_minutes=slot_minutes,
             location=location,
         )
-        targets = [schedule] if schedule else list(Schedule.objects.filter(is_active=True))
-        flagged = [a for s in targets for a in _flag_outside_hours(s)]
+        flagged = _flag_after_exception_change(schedule)
         audit_record(action="scheduling.exception_add", actor=actor, obj=exception)
     return exception, flagged
 
@@ -222,9 +221,14 @@ def schedule_exception_remove(*, actor, exception: ScheduleException) -> list[Ap
     with transaction.atomic():
         audit_record(action="scheduling.exception_remove", actor=actor, obj=exception)
         exception.delete()
-        targets = [schedule] if schedule else list(Schedule.objects.filter(is_active=True))
-        flagged = [a for s in targets for a in _flag_outside_hours(s)]
+        flagged = _flag_after_exception_change(schedule)
     return flagged
+
+
+def _flag_after_exception_change(schedule: Schedule | None) -> list[Appointment]:
+    """An exception touches one schedule, or every active one (a hospital holiday)."""
+    targets = [schedule] if schedule else list(Schedule.objects.filter(is_active=True))
+    return [a for s in targets for a in _flag_outside_hours(s)]
 
 
 # --- Booking ---------------------------------------------------------------------------------
