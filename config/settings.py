@@ -106,7 +106,8 @@ try:
 except Exception as exc:  # dj-database-url raises several types for a bad URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept like PostgreSQL's: opening one costs three PRAGMAs, and closing the
+    # last one checkpoints the WAL, which would otherwise happen after every request.
     DATABASES["default"]["OPTIONS"] = {
         # Writers take the lock at BEGIN, so concurrent writers queue instead of failing
         # half-way with "database is locked"; WAL lets readers run beside one writer.
@@ -272,6 +273,14 @@ CACHES = {
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+# Sessions are read from the shared cache and written through to the database. An in-process
+# cache cannot hold them: each server process would keep its own copy, and a sign-out in one
+# would leave the session alive in the others.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
+)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -129,8 +129,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 }
 
 
+# Keyed by the plain string a user row holds: every page asks several dozen times (menu,
+# widgets, views), so the check is one dictionary look-up.
+_PERMS_OF_ROLE: dict[str, frozenset[Perm]] = {
+    str(role): perms for role, perms in ROLE_PERMISSIONS.items()
+}
+
+
 def role_has_perm(role: str, perm: Perm) -> bool:
-    return perm in ROLE_PERMISSIONS.get(Role(role), frozenset()) if role in Role else False
+    return perm in _PERMS_OF_ROLE.get(role, frozenset())
 
 
 def user_has_perm(user, perm: Perm) -> bool:

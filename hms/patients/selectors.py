@@ -14,6 +14,7 @@ from django.utils import timezone
 from hms.core.audit import audit_record, audit_record_patients
 from hms.core.chart import ChartSection, sections_for
 from hms.core.errors import NotAllowed, NotFound
+from hms.core.memo import once_per_request
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.models import Patient, PatientMerge, PatientNameToken, PatientNameWord
 from hms.patients.mrn import luhn_digit, mrn_format, mrn_is_valid
@@ -45,10 +46,14 @@ def can_view_patient(user, patient: Patient) -> bool:
 
 
 def patient_of_user(user) -> Patient | None:
-    """The portal user's own patient record (None for staff or an unlinked account)."""
+    """The portal user's own patient record (None for staff or an unlinked account). Read once
+    per request: a portal page asks in its view, its selectors and its widgets."""
     if not user.is_authenticated or user.role != Role.PATIENT:
         return None
-    return Patient.objects.filter(user=user, merged_into__isnull=True).first()
+    return once_per_request(
+        ("patient_of_user", user.pk),
+        lambda: Patient.objects.filter(user=user, merged_into__isnull=True).first(),
+    )
 
 
 # --- Search -------------------------------------------------------------------------------

@@ -2,13 +2,12 @@
 
 from datetime import datetime, time, timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from hms.core.audit import audit_record
 from hms.core.dashboard import DashboardWidget, register_widget
 from hms.core.permissions import Perm
-from hms.patients.selectors import patient_of_user
 from hms.scheduling.models import RELEASED_STATUSES, Appointment, AppointmentStatus
 
 
@@ -19,33 +18,36 @@ def _today() -> tuple[datetime, datetime]:
 
 
 def _day_for(*, user) -> dict:
-    """Today's appointments by status: the practitioner's own, or the whole hospital's."""
+    """Today's appointments by status: the practitioner's own, or the whole hospital's. One
+    query counts both sides, so the widget costs the same whoever looks."""
     start, end = _today()
-    today = Appointment.objects.filter(start__gte=start, start__lt=end)
-    own = today.filter(practitioner=user)
-    mine = own.exists()
-    appointments = own if mine else today
-    counts = dict(appointments.values_list("status").annotate(n=Count("pk")))
-    upcoming = (
-        appointments.filter(status=AppointmentStatus.BOOKED, start__gte=timezone.now())
-        .order_by("start")
-        .values_list("start", flat=True)
-        .first()
-    )
+    upcoming = Q(status=AppointmentStatus.BOOKED, start__gte=timezone.now())
+    figures = {}
+    for scope, where in (("own", Q(practitioner=user)), ("all", None)):
+        for status in AppointmentStatus:
+            by_status = Q(status=status) if where is None else where & Q(status=status)
+            figures[f"{scope}_{status}"] = Count("pk", filter=by_status)
+        figures[f"{scope}_next"] = Min(
+            "start", filter=upcoming if where is None else where & upcoming
+        )
+    day = Appointment.objects.filter(start__gte=start, start__lt=end).aggregate(**figures)
+    mine = any(day[f"own_{status}"] for status in AppointmentStatus)
+    scope = "own" if mine else "all"
+    counts = {status: day[f"{scope}_{status}"] for status in AppointmentStatus}
     return {
         "mine": mine,
-        "rows": [(s.label, counts.get(s.value, 0)) for s in AppointmentStatus],
+        "rows": [(status.label, counts[status]) for status in AppointmentStatus],
         "total": sum(n for status, n in counts.items() if status not in RELEASED_STATUSES),
-        "next_start": upcoming,
+        "next_start": day[f"{scope}_next"],
     }
 
 
 def _next_visit(*, user) -> dict:
-    patient = patient_of_user(user)
-    if patient is None:
-        return {"appointment": None}
+    """The portal user's next appointment, read with their patient record in one query."""
     appointment = (
-        Appointment.objects.filter(patient=patient, start__gte=timezone.now())
+        Appointment.objects.filter(
+            patient__user=user, patient__merged_into__isnull=True, start__gte=timezone.now()
+        )
         .exclude(status__in=RELEASED_STATUSES)
         .select_related("practitioner", "department")
         .order_by("start")

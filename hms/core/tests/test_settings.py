@@ -117,3 +117,20 @@ def test_every_environment_variable_the_settings_read_is_in_env_example():
     )
     assert read, "the settings read no variables? the pattern is out of date"
     assert read - documented == set(), "add these to .env.example"
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "engine"),
+    [("redis://127.0.0.1:6379/0", "cached_db"), ("", "db")],
+    ids=["with Redis", "without"],
+)
+def test_sessions_are_read_from_redis_when_there_is_one_and_never_from_a_per_process_cache(
+    tmp_path, redis_url, engine
+):
+    code = "from django.conf import settings as s; print(s.SESSION_ENGINE, s.CACHES)"
+    result = manage(
+        "shell", "--no-imports", "-c", code, tmp_path=tmp_path, **PRODUCTION, REDIS_URL=redis_url
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == f"django.contrib.sessions.backends.{engine}"
+    assert ("RedisCache" in result.stdout) == bool(redis_url)
