@@ -524,8 +524,14 @@ def _own_appointment(request, appointment_id) -> Appointment:
 def portal_appointments(request):
     patient = patient_of_user(request.user)
     now = timezone.now()
+    # The page shows the practitioner and department: not the other joined rows (the patient's
+    # own 40 columns, the service, who booked), which would cost more than the rest of the page.
     appointments = (
-        list(selectors.appointments_search(user=request.user, patient_id=patient.pk))
+        list(
+            selectors.appointments_search(user=request.user, patient_id=patient.pk)
+            .select_related(None)
+            .select_related("practitioner", "department")
+        )
         if patient
         else []
     )
