@@ -60,7 +60,10 @@ def test_merges_check_ins_and_bookings_of_the_same_patients_never_deadlock(make_
             ),
             lambda a=booked: scheduling.appointment_check_in(actor=clerk, appointment=a),
             lambda s=survivor: scheduling.appointment_book(
-                actor=doctor, patient=s, practitioner=doctor, start=timezone.now(),
+                actor=doctor,
+                patient=s,
+                practitioner=doctor,
+                start=timezone.now(),
                 kind=BookingKind.WALK_IN,
             ),  # fmt: skip
         ]
