@@ -71,22 +71,22 @@ def portal(client_for):
     return client_for(Role.PATIENT, user=patient.user), patient
 
 
-def test_the_patient_dashboard_runs_6_queries(portal):
-    # session, user, next appointment (with the patient record), audit row (3)
+def test_the_patient_dashboard_runs_4_queries(portal):
+    # session, user, next appointment (with the patient record), audit row
     client, patient = portal
     _appointments(weekly_schedule(), patient, 12)
     client.get("/dashboard/")
-    with exactly(6):
+    with exactly(4):
         assert client.get("/dashboard/").status_code == 200
 
 
-def test_my_appointments_runs_10_queries(portal):
-    # session, user, patient record, audit row (3), appointments, reminder opt-out, waitlist
+def test_my_appointments_runs_8_queries(portal):
+    # session, user, patient record, audit row, appointments, reminder opt-out, waitlist
     # offers, notifications
     client, patient = portal
     _appointments(weekly_schedule(), patient, 12)
     client.get("/scheduling/my/")
-    with exactly(10):
+    with exactly(8):
         assert client.get("/scheduling/my/").status_code == 200
 
 
@@ -101,19 +101,19 @@ def test_a_doctor_s_dashboard_runs_4_queries(client_for):
         assert client.get("/dashboard/").status_code == 200
 
 
-def test_the_patient_search_page_runs_11_queries(client_for):
-    # session, user, name-token count, matching ids, the patients, audit of the search (3) and
-    # of the patients shown (3)
+def test_the_patient_search_page_runs_7_queries(client_for):
+    # session, user, name-token count, matching ids, the patients, audit of the search and of
+    # the patients shown (one insert each)
     client = client_for(Role.RECEPTIONIST)
     for _ in range(30):
         PatientFactory(family_name="Budgetson")
     client.get("/patients/", {"q": "budgetson"})
-    with exactly(11):
+    with exactly(7):
         assert client.get("/patients/", {"q": "budgetson"}).status_code == 200
 
 
-def test_the_chart_runs_17_queries(client_for):
-    # session, user, patient, audit (3), then one query per list: allergies, appointments,
+def test_the_chart_runs_15_queries(client_for):
+    # session, user, patient, audit row, then one query per list: allergies, appointments,
     # problems, medications, vitals, lab results, encounters, notes, amendments, attachments,
     # identifiers
     patient = PatientFactory()
@@ -125,5 +125,5 @@ def test_the_chart_runs_17_queries(client_for):
     AllergyFactory.create_batch(2, patient=patient)
     client = client_for(Role.DOCTOR)
     client.get(f"/patients/{patient.pk}/")
-    with exactly(17):
+    with exactly(15):
         assert client.get(f"/patients/{patient.pk}/").status_code == 200
