@@ -187,8 +187,8 @@ def wrk(server: Server, path: str, cookie: str, seconds: int, connections: int) 
     started = time.perf_counter()
     process = subprocess.Popen(  # noqa: S603
         [
-            WRK, "-t2", f"-c{connections}", f"-d{seconds}s", "-H", f"Cookie: {cookie}",
-            f"http://127.0.0.1:{server.port}{path}",
+            WRK, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+            "-H", f"Cookie: {cookie}", f"http://127.0.0.1:{server.port}{path}",
         ],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -196,10 +196,11 @@ def wrk(server: Server, path: str, cookie: str, seconds: int, connections: int) 
     _, _, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     requests = int(re.search(r"(\d+) requests in", out).group(1))
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if bad or "Socket errors" in out:
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if "Non-2xx or 3xx responses" in out or (errors and any(map(int, errors.groups()[:3]))):
         raise SystemExit(f"wrk saw failures on {path}:\n{out}")
     return {
+        "timeouts": int(errors.group(4)) if errors else 0,
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "server_ms": (cpu_seconds_of(server_pids) - server_cpu) * 1000 / max(requests, 1),
         "generator_cpu": (usage.ru_utime + usage.ru_stime) / elapsed,
@@ -309,7 +310,7 @@ def run_database(label: str, database_url: str, var_dir: Path, args, sessions_ur
         "TASKS_BACKEND": "dummy", "REDIS_URL": sessions_url,
         "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONPATH": str(ROOT),
     }  # fmt: skip
-    figures: dict = {}
+    figures: dict = {"timeouts": 0}
     if label == "PostgreSQL":
         recreate_pg(PG_DB)
         if not args.no_pgbench:
@@ -336,6 +337,7 @@ def run_database(label: str, database_url: str, var_dir: Path, args, sessions_ur
         }
         for name, (path, cookie) in pages.items():
             figures[name] = wrk(server, path, cookie, args.seconds, args.connections)
+            figures["timeouts"] += figures[name]["timeouts"]
             print(f"{name}: {figures[name]['rps']:.0f} requests/s", flush=True)
         figures["storm"] = storm(
             server, seeded["token"], seeded["bodies"], args.storm_clients, args.storm_processes
@@ -379,6 +381,7 @@ def report(results: dict[str, dict], args, sessions_url: str) -> bool:
         ("booking storm: p50 (ms)", "storm.p50_ms", ".0f"),
         ("booking storm: p95 (ms)", "storm.p95_ms", ".0f"),
         ("double bookings", "check.double_bookings", "d"),
+        ("wrk timeouts (>10 s), all pages", "timeouts", "d"),
         ("wrk CPU (cores, dashboard run)", "dashboard.generator_cpu", ".2f"),
         ("storm generator CPU (cores)", "storm.generator_cpu", ".2f"),
         ("machine busy during dashboard run", "dashboard.busy", ".0%"),
