@@ -144,8 +144,10 @@ def test_the_edit_page_saves_changes(client_for):
     assert patient.city == "York" and patient.given_name == "Jonathan"
 
 
-def test_a_nurse_may_register_but_a_pharmacist_may_not(client_for):
+def test_a_nurse_may_register_but_a_pharmacist_may_not(client_for, make_user):
     assert client_for(Role.NURSE).get("/patients/new/").status_code == 200
+    pharmacist = client_for(user=make_user(Role.PHARMACIST))
+    assert pharmacist.get("/patients/new/").status_code == 403
 
 
 def test_a_pharmacist_may_not_open_the_registration_page(client_for):
