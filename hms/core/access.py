@@ -82,4 +82,3 @@ def require(actor: "User | None", perm: Perm, message: str = "") -> None:
     has `perm`, or the caller runs `as_system()`. Every public service starts with it."""
     if not _as_system.get() and not user_has_perm(actor, perm):
         raise NotAllowed(message or "Your role may not do this.")
-

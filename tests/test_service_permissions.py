@@ -1,0 +1,199 @@
+"""Every public service checks its actor itself, against the same catalogue as the views, so a
+task, the FHIR API or the assistant cannot skip a check.
+
+The services are found by introspection (every top-level function of a services module whose
+name does not start with "_"); each must have a row below, so a new service without one fails.
+A checked service is called with junk arguments: a role without the permission is refused
+(PermissionDenied) before anything is touched, and a role with it gets past the check (and then
+trips over the junk), which pins each row to the permission the service really asks for.
+"""
+
+import inspect
+from types import ModuleType
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+
+from hms.accounts import services as accounts
+from hms.clinical import services as clinical
+from hms.core.access import as_system, require
+from hms.core.events import emit, subscribe
+from hms.core.permissions import Perm, Role, role_has_perm
+from hms.patients import services as patients
+
+MODULES: tuple[ModuleType, ...] = (accounts, clinical, patients)
+
+# Services that write on the actor's behalf: the permission each one requires.
+CHECKED = {
+    accounts.staff_create: Perm.STAFF_MANAGE,
+    accounts.staff_update: Perm.STAFF_MANAGE,
+    accounts.staff_set_active: Perm.STAFF_MANAGE,
+    accounts.staff_reset_password: Perm.STAFF_MANAGE,
+    clinical.encounter_open: Perm.CLINICAL_WRITE,
+    clinical.encounter_start: Perm.CLINICAL_WRITE,
+    clinical.encounter_close: Perm.CLINICAL_WRITE,
+    clinical.vitals_record: Perm.CLINICAL_WRITE,
+    clinical.diagnosis_add: Perm.CLINICAL_WRITE,
+    clinical.allergy_record: Perm.CLINICAL_WRITE,
+    clinical.allergy_status_set: Perm.CLINICAL_WRITE,
+    clinical.prescription_create: Perm.CLINICAL_WRITE,
+    clinical.prescription_stop: Perm.CLINICAL_WRITE,
+    clinical.note_create: Perm.CLINICAL_WRITE,
+    clinical.note_update: Perm.CLINICAL_WRITE,
+    clinical.note_sign: Perm.CLINICAL_WRITE,
+    clinical.note_amend: Perm.CLINICAL_WRITE,
+    clinical.lab_order_create: Perm.CLINICAL_WRITE,
+    clinical.lab_order_collect: Perm.LAB_RESULT_WRITE,
+    clinical.lab_result_record: Perm.LAB_RESULT_WRITE,
+    clinical.lab_result_release: Perm.CLINICAL_WRITE,
+    clinical.attachment_add: Perm.CLINICAL_WRITE,
+    clinical.clinical_records_import: Perm.CLINICAL_WRITE,
+    patients.patient_create: Perm.PATIENT_REGISTER,
+    patients.patient_update: Perm.PATIENT_REGISTER,
+    patients.patient_identifier_remove: Perm.PATIENT_REGISTER,
+    patients.patient_merge: Perm.PATIENT_MERGE,
+    patients.patient_unmerge: Perm.PATIENT_MERGE,
+}
+
+# Self-service: no actor. They act on `user`, who proved to be that person (a password, or the
+# token of an emailed link) in the view that calls them.
+SELF_SERVICE = {
+    accounts.patient_account_register,
+    accounts.account_confirmation_resend,
+    accounts.account_confirm_email,
+    accounts.password_reset_link_send,
+    accounts.password_set,
+    accounts.api_token_issue,
+}
+
+# Helpers the services use: they write nothing and take no actor.
+HELPERS = {
+    accounts.link_token_generator,
+    accounts.token_link,
+    clinical.allergy_warning_text,
+    clinical.prescription_allergy_matches,
+    clinical.attachment_check,
+    patients.search_keys,
+    patients.name_words,
+    patients.name_words_of,
+    patients.photo_check,
+}
+
+
+def public_functions(module: ModuleType) -> set:
+    return {
+        function
+        for name, function in inspect.getmembers(module, inspect.isfunction)
+        if function.__module__ == module.__name__ and not name.startswith("_")
+    }
+
+
+def takes_actor(function) -> bool:
+    return "actor" in inspect.signature(function).parameters
+
+
+def junk_arguments(function) -> dict:
+    """A bare object for every required keyword but the actor: any use of one fails."""
+    return {
+        name: object()
+        for name, parameter in inspect.signature(function).parameters.items()
+        if name != "actor"
+        and parameter.kind == inspect.Parameter.KEYWORD_ONLY
+        and parameter.default is inspect.Parameter.empty
+    }
+
+
+def _name(function) -> str:
+    return f"{function.__module__.split('.')[1]}.{function.__name__}"
+
+
+REFUSED = [
+    pytest.param(function, role, id=f"{_name(function)}-{role}")
+    for function, perm in CHECKED.items()
+    for role in Role
+    if not role_has_perm(role, perm)
+]
+ALLOWED = [
+    pytest.param(function, role, id=f"{_name(function)}-{role}")
+    for function, perm in CHECKED.items()
+    for role in Role
+    if role_has_perm(role, perm)
+]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_every_public_service_has_a_row_in_this_test(module):
+    listed = {f for f in (*CHECKED, *SELF_SERVICE, *HELPERS) if f.__module__ == module.__name__}
+    unlisted = public_functions(module) - listed
+    assert not unlisted, f"add a row for {sorted(f.__name__ for f in unlisted)}"
+
+
+def test_checked_services_take_an_actor_and_the_others_take_none():
+    assert all(takes_actor(function) for function in CHECKED)
+    assert not [f.__name__ for f in SELF_SERVICE | HELPERS if takes_actor(f)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("service", "role"), REFUSED)
+def test_a_role_without_the_permission_is_refused_before_anything_happens(service, role, make_user):
+    with pytest.raises(PermissionDenied):
+        service(actor=make_user(role), **junk_arguments(service))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("service", "role"), ALLOWED)
+def test_a_role_with_the_permission_gets_past_the_check(service, role, make_user):
+    with pytest.raises(Exception) as failed:  # noqa: PT011  (the junk arguments fail somewhere)
+        service(actor=make_user(role), **junk_arguments(service))
+    assert not isinstance(failed.value, PermissionDenied)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("service", CHECKED, ids=_name)
+def test_no_user_and_a_deactivated_user_are_refused(service, make_user):
+    allowed = next(role for role in Role if role_has_perm(role, CHECKED[service]))
+    for actor in (None, AnonymousUser(), make_user(allowed, is_active=False)):
+        with pytest.raises(PermissionDenied):
+            service(actor=actor, **junk_arguments(service))
+
+
+def test_the_system_acts_without_a_user_only_inside_as_system():
+    with as_system():
+        require(None, Perm.STAFF_MANAGE)
+    with pytest.raises(PermissionDenied):
+        require(None, Perm.STAFF_MANAGE)
+
+
+def test_event_handlers_run_as_the_system_and_the_emitter_does_not():
+    seen = []
+
+    @subscribe("test.system_probe")
+    def probe(**_):
+        require(None, Perm.STAFF_MANAGE)
+        seen.append("handled")
+
+    emit("test.system_probe")
+    assert seen == ["handled"]
+    with pytest.raises(PermissionDenied):
+        require(None, Perm.STAFF_MANAGE)
+
+
+@pytest.mark.django_db
+def test_a_receptionist_checking_a_patient_in_opens_the_encounter_they_may_not_write(make_user):
+    from hms.clinical.models import Encounter
+    from hms.scheduling import services as scheduling
+    from hms.scheduling.tests.conftest import at
+    from hms.scheduling.tests.factories import PatientFactory, weekly_schedule
+
+    receptionist = make_user(Role.RECEPTIONIST)
+    appointment = scheduling.appointment_book(
+        actor=receptionist,
+        patient=PatientFactory(),
+        practitioner=weekly_schedule().practitioner,
+        start=at(1, 9),
+    )
+    with pytest.raises(PermissionDenied):
+        clinical.encounter_open(actor=receptionist, patient=appointment.patient)
+    scheduling.appointment_check_in(actor=receptionist, appointment=appointment)
+    assert Encounter.objects.filter(appointment_id=str(appointment.pk)).exists()
