@@ -15,18 +15,12 @@ from hms.scheduling.tests.factories import PatientFactory, PortalPatientFactory
 pytestmark = pytest.mark.django_db
 
 
-def _slot_due_for_a_reminder(doctor):
-    """A free slot inside the reminder window (24 hours) at any time of day: the clinic opens
-    09:00-17:00 every day, so the next 22 hours always hold one."""
-    now = timezone.now()
-    start, end = now + timedelta(hours=1), now + timedelta(hours=23)
-    return free_slots(start=start, end=end, practitioner_ids=[doctor.pk])[0]
-
-
 @pytest.fixture
 def tomorrow_booking(make_user, doctor):
     patient = PortalPatientFactory(consent_email=True)
-    slot = _slot_due_for_a_reminder(doctor)
+    # The first slot in the next 23 hours: inside the 24-hour reminder window at any time of day.
+    soon = timezone.now() + timedelta(hours=1)
+    slot = free_slots(start=soon, end=soon + timedelta(hours=22), practitioner_ids=[doctor.pk])[0]
     return services.appointment_book(
         actor=make_user(Role.RECEPTIONIST), patient=patient, practitioner=doctor, start=slot.start
     )
@@ -74,7 +68,9 @@ def test_no_email_reminder_without_email_consent(
     make_user, doctor, django_capture_on_commit_callbacks
 ):
     patient = PortalPatientFactory(consent_email=False)
-    slot = _slot_due_for_a_reminder(doctor)
+    # The first slot in the next 23 hours: inside the 24-hour reminder window at any time of day.
+    soon = timezone.now() + timedelta(hours=1)
+    slot = free_slots(start=soon, end=soon + timedelta(hours=22), practitioner_ids=[doctor.pk])[0]
     services.appointment_book(
         actor=make_user(Role.RECEPTIONIST), patient=patient, practitioner=doctor, start=slot.start
     )
