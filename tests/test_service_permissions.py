@@ -9,12 +9,15 @@ trips over the junk), which pins each row to the permission the service really a
 """
 
 import inspect
+import re
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 
+import hms
 from hms.accounts import services as accounts
 from hms.clinical import services as clinical
 from hms.core.access import as_system, require
@@ -208,6 +211,16 @@ def test_the_system_acts_without_a_user_only_inside_as_system():
         require(None, Perm.STAFF_MANAGE)
     with pytest.raises(PermissionDenied):
         require(None, Perm.STAFF_MANAGE)
+
+
+def test_no_page_or_api_acts_as_the_system():
+    entry_points = [
+        path
+        for pattern in ("*/views.py", "*/api.py", "*/api_*.py")
+        for path in Path(hms.__file__).parent.glob(pattern)
+    ]
+    assert entry_points
+    assert not [str(p) for p in entry_points if re.search(r"\bas_system\b", p.read_text())]
 
 
 def test_event_handlers_run_as_the_system_and_the_emitter_does_not():
