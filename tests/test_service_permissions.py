@@ -10,12 +10,14 @@ trips over the junk), which pins each row to the permission the service really a
 
 import inspect
 import re
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 import hms
 from hms.accounts import services as accounts
@@ -241,15 +243,17 @@ def test_event_handlers_run_as_the_system_and_the_emitter_does_not():
 def test_a_receptionist_checking_a_patient_in_opens_the_encounter_they_may_not_write(make_user):
     from hms.clinical.models import Encounter
     from hms.scheduling import services as scheduling
-    from hms.scheduling.tests.conftest import at
+    from hms.scheduling.models import Appointment
     from hms.scheduling.tests.factories import PatientFactory, weekly_schedule
 
-    receptionist = make_user(Role.RECEPTIONIST)
-    appointment = scheduling.appointment_book(
-        actor=receptionist,
+    receptionist, doctor = make_user(Role.RECEPTIONIST), weekly_schedule().practitioner
+    soon = timezone.now() + timedelta(minutes=5)
+    appointment = Appointment.objects.create(
         patient=PatientFactory(),
-        practitioner=weekly_schedule().practitioner,
-        start=at(1, 9),
+        practitioner=doctor,
+        department=doctor.schedule.department,
+        start=soon,
+        end=soon + timedelta(minutes=15),
     )
     with pytest.raises(PermissionDenied):
         clinical.encounter_open(actor=receptionist, patient=appointment.patient)
