@@ -56,11 +56,15 @@ def test_registration_records_every_detail_and_an_audit_row(make_user):
     assert event.actor == clerk and event.patient_ref == str(patient.pk)
 
 
-def test_a_birth_date_in_the_future_is_refused():
-    with pytest.raises(DomainError):
+def test_a_birth_date_in_the_future_is_refused(make_user):
+    with pytest.raises(DomainError) as refused:
         patient_create(
-            actor=None, given_name="A", family_name="B", birth_date=datetime.date(2999, 1, 1)
+            actor=make_user(Role.RECEPTIONIST),
+            given_name="A",
+            family_name="B",
+            birth_date=datetime.date(2999, 1, 1),
         )
+    assert "birth_date" in refused.value.fields
 
 
 def test_an_identifier_already_recorded_for_another_patient_is_refused_whole():
