@@ -5,16 +5,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import wraps
-from typing import TYPE_CHECKING
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
 from hms.core.errors import NotAllowed
 from hms.core.permissions import Perm, user_has_perm
-
-if TYPE_CHECKING:
-    from hms.accounts.models import User
 
 PUBLIC = "public"
 SIGNED_IN = "signed_in"
@@ -77,7 +74,7 @@ def as_system() -> Iterator[None]:
         _as_system.reset(token)
 
 
-def require(actor: "User | None", perm: Perm, message: str = "") -> None:
+def require(actor: AbstractBaseUser | None, perm: Perm, message: str = "") -> None:
     """Refuse (NotAllowed, a 403 and a PermissionDenied) unless `actor` is active and their role
     has `perm`, or the caller runs `as_system()`. Every public service starts with it."""
     if not _as_system.get() and not user_has_perm(actor, perm):
