@@ -9,6 +9,7 @@ patient's appointments (and, in clinical, encounters). A merge takes the same or
 and a booking, check-in or cancellation of the same patient wait for each other, never deadlock.
 """
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -141,22 +142,53 @@ def schedule_rotate_calendar_token(*, actor: User, schedule: Schedule) -> Schedu
     return schedule
 
 
-def _flag_outside_hours(schedule: Schedule) -> list[Appointment]:
+def _flag_outside_hours(
+    schedules: list[Schedule], *, start: datetime | None = None, end: datetime | None = None
+) -> list[Appointment]:
     """Mark (and return) future booked appointments no longer inside working time, so a schedule
-    edit never drops them silently: they are listed for rebooking."""
-    flagged = []
+    edit never drops them silently: they are listed for rebooking; those inside again lose the
+    mark. With `start`/`end` (an exception's time) only appointments then are looked at.
+
+    Loads the appointments, hours and exceptions once and updates in bulk: a fixed number of
+    queries however many schedules (a hospital holiday) and appointments are involved."""
+    by_practitioner = {schedule.practitioner_id: schedule for schedule in schedules}
     upcoming = Appointment.objects.filter(
-        practitioner_id=schedule.practitioner_id,
+        practitioner_id__in=by_practitioner,
         start__gte=timezone.now(),
         status=S.BOOKED,
         overbooked=False,
     )
+    if start is not None and end is not None:
+        upcoming = upcoming.filter(start__lt=end, end__gt=start)
+    upcoming = list(upcoming.order_by("start"))
+    if not upcoming:
+        return []
+    first, last = upcoming[0].start - timedelta(days=1), max(a.end for a in upcoming)
+    hours = defaultdict(list)
+    for session in WorkingHours.objects.filter(schedule__in=schedules):
+        hours[session.schedule_id].append(session)
+    exceptions = list(
+        ScheduleException.objects.filter(
+            Q(schedule__in=schedules) | Q(schedule__isnull=True), start__lt=last, end__gt=first
+        )
+    )
+    working = {
+        schedule.pk: slot_engine.working_slots(
+            schedule, hours[schedule.pk], exceptions, first, last
+        )
+        for schedule in schedules
+    }
+    flagged, changed = [], {True: [], False: []}
     for appointment in upcoming:
-        outside = not slot_engine.pattern_covers(schedule, appointment.start, appointment.end)
+        schedule = by_practitioner[appointment.practitioner_id]
+        outside = not slot_engine.covers(working[schedule.pk], appointment.start, appointment.end)
         if outside != appointment.needs_rebooking:
-            Appointment.objects.filter(pk=appointment.pk).update(needs_rebooking=outside)
+            changed[outside].append(appointment.pk)
         if outside:
             flagged.append(appointment)
+    for outside, ids in changed.items():
+        if ids:
+            Appointment.objects.filter(pk__in=ids).update(needs_rebooking=outside)
     return flagged
 
 
@@ -170,7 +202,7 @@ def working_hours_set(
         Schedule.objects.select_for_update().get(pk=schedule.pk)
         schedule.hours.all().delete()
         WorkingHours.objects.bulk_create([WorkingHours(schedule=schedule, **s) for s in sessions])
-        flagged = _flag_outside_hours(schedule)
+        flagged = _flag_outside_hours([schedule])
         audit_record(
             action="scheduling.working_hours_set",
             actor=actor,
@@ -185,7 +217,7 @@ def working_hours_add(*, actor: User, schedule: Schedule, **fields) -> tuple[Wor
     require(actor, Perm.SCHEDULE_MANAGE)
     with transaction.atomic():
         session = WorkingHours.objects.create(schedule=schedule, **fields)
-        flagged = _flag_outside_hours(schedule)
+        flagged = _flag_outside_hours([schedule])
         audit_record(action="scheduling.working_hours_add", actor=actor, obj=session)
     return session, flagged
 
@@ -197,7 +229,7 @@ def working_hours_remove(*, actor: User, session: WorkingHours) -> list[Appointm
     with transaction.atomic():
         audit_record(action="scheduling.working_hours_remove", actor=actor, obj=session)
         session.delete()
-        flagged = _flag_outside_hours(schedule)
+        flagged = _flag_outside_hours([schedule])
     return flagged
 
 
@@ -227,7 +259,7 @@ def schedule_exception_add(
             slot_minutes=slot_minutes,
             location=location,
         )
-        flagged = _flag_after_exception_change(schedule)
+        flagged = _flag_after_exception_change(exception)
         audit_record(action="scheduling.exception_add", actor=actor, obj=exception)
     return exception, flagged
 
@@ -235,18 +267,19 @@ def schedule_exception_add(
 def schedule_exception_remove(*, actor: User, exception: ScheduleException) -> list[Appointment]:
     """Remove an exception; an extra session's appointments are flagged if now outside."""
     require(actor, Perm.SCHEDULE_MANAGE)
-    schedule = exception.schedule
     with transaction.atomic():
         audit_record(action="scheduling.exception_remove", actor=actor, obj=exception)
         exception.delete()
-        flagged = _flag_after_exception_change(schedule)
+        flagged = _flag_after_exception_change(exception)
     return flagged
 
 
-def _flag_after_exception_change(schedule: Schedule | None) -> list[Appointment]:
-    """An exception touches one schedule, or every active one (a hospital holiday)."""
+def _flag_after_exception_change(exception: ScheduleException) -> list[Appointment]:
+    """An exception touches one schedule, or every active one (a hospital holiday); only the
+    appointments in its time can change."""
+    schedule = exception.schedule
     targets = [schedule] if schedule else list(Schedule.objects.filter(is_active=True))
-    return [a for s in targets for a in _flag_outside_hours(s)]
+    return _flag_outside_hours(targets, start=exception.start, end=exception.end)
 
 
 # --- Booking ---------------------------------------------------------------------------------
