@@ -15,11 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hms.accounts.models import ApiToken, StaffProfile, User
 from hms.core.access import require
 from hms.core.audit import audit_record
-from hms.core.errors import Conflict, DomainError
+from hms.core.errors import Conflict, DomainError, NotAllowed
 from hms.core.events import emit
 from hms.core.mail import email_after_commit
 from hms.core.models import Department
@@ -351,3 +352,33 @@ def api_token_issue(*, user: User) -> tuple[str, ApiToken]:
         )
         audit_record(action="auth.api_token", actor=user, obj=user)
     return secret, token
+
+
+# --- Two-factor enrolment --------------------------------------------------------------------
+
+
+def two_factor_enrolment_start(*, user: User) -> TOTPDevice:
+    """The staff member's authenticator device waiting for its first code (created once).
+
+    Refused once a confirmed device exists: otherwise a leftover unconfirmed device would let
+    someone who knows only the password enrol their own phone and skip the real device's code.
+    """
+    if not user.is_hospital_staff:
+        raise NotAllowed("Two-factor sign-in is for hospital staff.")
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise Conflict("Two-factor sign-in is already on for your account.", code="already_on")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=False)
+
+
+def two_factor_enrolment_confirm(*, user: User, device: TOTPDevice, code: str) -> bool:
+    """Turn two-factor sign-in on when the code from the new device is right (audited)."""
+    if device.user_id != user.pk or device.confirmed:
+        raise Conflict("This device cannot be confirmed.", code="invalid_state")
+    if not device.verify_token(code.strip()):
+        return False
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        audit_record(action="auth.2fa_enabled", actor=user, obj=user)
+    return True
