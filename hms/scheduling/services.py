@@ -260,7 +260,8 @@ def appointment_book(
     kind: str = BookingKind.REGULAR,
     channel: str = BookingChannel.STAFF,
 ) -> Appointment:
-    """Book the patient into the practitioner's free slot starting at `start`.
+    """Book the patient into the practitioner's free slot starting at `start`; the appointment
+    lasts the service's duration, rounded up to whole slots, and every slot of it must be free.
 
     Exactly one of two bookings of the same or overlapping time wins: the database refuses the
     other (Conflict `slot_taken`; `patient_busy` when the patient is already booked then).
@@ -286,6 +287,7 @@ def appointment_book(
             start=start,
             for_patient=patient,
             online_only=_is_patient_actor(actor),
+            minutes=service.duration_minutes if service else None,
         )
         if slot is None:
             raise Conflict(
@@ -343,8 +345,9 @@ def appointment_book(
 
 
 def appointment_reschedule(*, actor, appointment: Appointment, start: datetime) -> Appointment:
-    """Move a booked appointment to another free slot of the same practitioner. The old time is
-    offered to the waitlist. Refused like a booking when the new time is taken."""
+    """Move a booked appointment to another free run of slots of the same practitioner, as long
+    as its service. The old time is offered to the waitlist. Refused like a booking when the
+    new time is taken."""
     _check_may_act_for(actor, appointment.patient)
     _check_within_window(start)
     if appointment.status != S.BOOKED:
@@ -356,6 +359,7 @@ def appointment_reschedule(*, actor, appointment: Appointment, start: datetime) 
         start=start,
         for_patient=appointment.patient,
         online_only=_is_patient_actor(actor),
+        minutes=appointment.service.duration_minutes if appointment.service_id else None,
     )
     if slot is None or start <= timezone.now():
         raise Conflict("That time is not a free slot. Please choose another.", code="slot_taken")
