@@ -415,7 +415,7 @@ class EncounterViewSet(ClinicalViewSet):
         "retrieve": Perm.CLINICAL_VIEW,
         "create": Perm.CLINICAL_WRITE,
         "start": Perm.CLINICAL_WRITE,
-        "close": Perm.CLINICAL_WRITE,
+        "close": Perm.ENCOUNTER_CLOSE,
     }
 
     def patient_rows(self, patient):
@@ -485,7 +485,7 @@ class DiagnosisViewSet(ClinicalViewSet):
     required_perms = {
         "list": Perm.CLINICAL_VIEW,
         "retrieve": Perm.CLINICAL_VIEW,
-        "create": Perm.CLINICAL_WRITE,
+        "create": Perm.DIAGNOSE,
     }
 
     def patient_rows(self, patient):
@@ -549,8 +549,8 @@ class PrescriptionViewSet(ClinicalViewSet):
     required_perms = {
         "list": SIGNED_IN,
         "retrieve": SIGNED_IN,
-        "create": Perm.CLINICAL_WRITE,
-        "stop": Perm.CLINICAL_WRITE,
+        "create": Perm.PRESCRIBE,
+        "stop": Perm.PRESCRIBE,
     }
 
     @extend_schema(request=StopIn, responses=PrescriptionOut)
@@ -692,7 +692,7 @@ class LabResultViewSet(ClinicalViewSet):
         "list": SIGNED_IN,
         "retrieve": SIGNED_IN,
         "create": Perm.LAB_RESULT_WRITE,
-        "release": Perm.CLINICAL_WRITE,
+        "release": Perm.LAB_RESULT_RELEASE,
     }
 
     def patient_rows(self, patient):

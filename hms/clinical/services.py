@@ -35,9 +35,9 @@ from hms.clinical.models import (
     Vitals,
 )
 from hms.core.audit import audit_record
-from hms.core.errors import Conflict, DomainError
+from hms.core.errors import Conflict, DomainError, NotAllowed
 from hms.core.events import emit, subscribe
-from hms.core.permissions import CLINICAL_ROLES
+from hms.core.permissions import CLINICAL_ROLES, Perm, user_has_perm
 from hms.patients.models import Patient
 
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
@@ -48,6 +48,13 @@ _MAGIC = {
 }
 _EXTENSIONS = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg"}
 _EXTENSIONS[".jpeg"] = "image/jpeg"
+
+
+def _check_perm(actor, perm: Perm, message: str) -> None:
+    """The doctor-only acts (prescribing, diagnosing, closing, releasing) are refused to a
+    role without them, whatever the entry point."""
+    if not user_has_perm(actor, perm):
+        raise NotAllowed(message)
 
 
 def _check_encounter(encounter: Encounter | None, patient: Patient) -> None:
@@ -170,6 +177,7 @@ def encounter_start(*, actor, encounter: Encounter) -> Encounter:
 
 def encounter_close(*, actor, encounter: Encounter) -> Encounter:
     """In progress -> closed; emits `encounter.completed`."""
+    _check_perm(actor, Perm.ENCOUNTER_CLOSE, "Only a doctor closes an encounter.")
     return _encounter_move(actor=actor, encounter=encounter, to=EncounterStatus.CLOSED)
 
 
@@ -245,6 +253,7 @@ def diagnosis_add(
 ) -> Diagnosis:
     """Record a diagnosis. An ICD-10 code must exist in the ICD-10-CM code set; free text may
     stand beside the code or alone."""
+    _check_perm(actor, Perm.DIAGNOSE, "Only a doctor records a diagnosis.")
     code = (code or "").strip()
     description = (description or "").strip()
     if not code and not description:
@@ -412,6 +421,7 @@ def prescription_create(
 ) -> Prescription:
     """Prescribe a drug. When it matches a recorded allergy the prescriber must acknowledge the
     warning; the warning and who acknowledged it are kept on the prescription."""
+    _check_perm(actor, Perm.PRESCRIBE, "Only a doctor prescribes.")
     drug = drug.strip()
     if not drug:
         raise DomainError("Name the drug.", fields={"drug": "This field is required."})
@@ -457,6 +467,7 @@ def prescription_create(
 
 def prescription_stop(*, actor, prescription: Prescription, reason: str = "") -> Prescription:
     """Stop an active prescription (the pharmacy no longer dispenses it)."""
+    _check_perm(actor, Perm.PRESCRIBE, "Only a doctor stops a prescription.")
     with transaction.atomic():
         stopped = Prescription.objects.filter(
             pk=prescription.pk, status=PrescriptionStatus.ACTIVE
@@ -539,7 +550,9 @@ def note_update(*, actor, note: ClinicalNote, **fields) -> ClinicalNote:
 
 
 def note_sign(*, actor, note: ClinicalNote) -> ClinicalNote:
-    """Sign a draft note; from then on it is read-only."""
+    """The author signs their own draft note; from then on it is read-only."""
+    if note.author_id != getattr(actor, "pk", None):
+        raise DomainError("Only the author signs a draft note.", code="not_author")
     with transaction.atomic():
         signed = ClinicalNote.objects.filter(pk=note.pk, signed_at__isnull=True).update(
             signed_at=timezone.now(), signed_by=actor, updated_at=timezone.now()
@@ -699,6 +712,7 @@ def lab_result_record(
 
 def lab_result_release(*, actor, result: LabResult) -> LabResult:
     """Let the patient see the result in the portal."""
+    _check_perm(actor, Perm.LAB_RESULT_RELEASE, "Only a doctor releases results.")
     with transaction.atomic():
         now = timezone.now()
         LabResult.objects.filter(pk=result.pk, released_to_patient=False).update(
