@@ -5,7 +5,7 @@ database's refusal into a clear Conflict. State changes are conditional updates
 (`UPDATE ... WHERE status = <expected>`), so two clerks pressing a button at once cannot both win.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -277,6 +277,8 @@ def appointment_book(
     if overbook:
         if not user_has_perm(actor, Perm.APPOINTMENT_OVERBOOK):
             raise NotAllowed("Walk-ins and urgent bookings need the overbook permission.")
+        if kind == BookingKind.WALK_IN:  # checked in at once: the patient is here today
+            _check_within_check_in_window(start)
         minutes = service.duration_minutes if service else 15
         end, location = start + timedelta(minutes=minutes), ""
     else:
@@ -451,11 +453,31 @@ def _emit_checked_in(appointment: Appointment, actor) -> None:
     )
 
 
+def check_in_window(start: datetime) -> tuple[datetime, datetime]:
+    """When an appointment starting at `start` may be checked in: from CHECK_IN_OPENS_HOURS_BEFORE
+    hours before it to the end of its day in the hospital's time zone."""
+    zone = slot_engine.local_zone()
+    next_day = timezone.localtime(start, zone).date() + timedelta(days=1)
+    opens = start - timedelta(hours=settings.CHECK_IN_OPENS_HOURS_BEFORE)
+    return opens, datetime.combine(next_day, time.min, tzinfo=zone)
+
+
+def _check_within_check_in_window(start: datetime) -> None:
+    opens, closes = check_in_window(start)
+    now = timezone.now()
+    if now < opens:
+        raise DomainError(f"Check-in opens on {_fmt(opens)}.", code="too_early")
+    if now >= closes:
+        raise DomainError("Check-in closed at the end of the appointment's day.", code="too_late")
+
+
 def appointment_check_in(*, actor, appointment: Appointment) -> Appointment:
-    """The patient has arrived: booked -> checked in. The clinical record opens the encounter
-    (through the `appointment.checked_in` event)."""
+    """The patient has arrived: booked -> checked in, only within the check-in window (see
+    `check_in_window`). The clinical record opens the encounter (through the
+    `appointment.checked_in` event)."""
     if not user_has_perm(actor, Perm.APPOINTMENT_BOOK):
         raise NotAllowed("Your role may not check patients in.")
+    _check_within_check_in_window(appointment.start)
     with transaction.atomic():
         if not _transition(
             actor=actor,

@@ -273,8 +273,9 @@ def appointment_detail(request, appointment_id):
     except DomainError:
         raise Http404("No such appointment.") from None
     alternatives = []
+    now = timezone.now()
+    opens, closes = services.check_in_window(appointment.start)
     if appointment.status == S.BOOKED:
-        now = timezone.now()
         alternatives = free_slots(
             start=now,
             end=now + timedelta(days=14),
@@ -289,7 +290,10 @@ def appointment_detail(request, appointment_id):
             "alternatives": alternatives,
             "cancel_form": CancelForm(),
             "can_book": user_has_perm(request.user, Perm.APPOINTMENT_BOOK),
-            "started": appointment.start <= timezone.now(),
+            "started": appointment.start <= now,
+            "now": now,
+            "check_in_opens": opens,
+            "check_in_open": opens <= now < closes,
         },
     )
 
