@@ -428,7 +428,7 @@ def lab_worklist(request):
     )
 
 
-def _lab_order_page(request, order, status=200, form=None):
+def _lab_order_page(request, order, status=200, form=None, correction=None):
     order = LabOrder.objects.select_related("patient", "ordered_by", "encounter").get(pk=order.pk)
     if status != 200:
         _audit_redisplay(request, order, order.patient_id)
@@ -439,6 +439,7 @@ def _lab_order_page(request, order, status=200, form=None):
             "order": order,
             "results": list(order.results.order_by("resulted_at")),
             "form": form or forms.LabResultForm(),
+            "correction": correction,
             "can_result": user_has_perm(request.user, Perm.LAB_RESULT_WRITE),
             "can_release": user_has_perm(request.user, Perm.LAB_RESULT_RELEASE),
         },
@@ -484,9 +485,30 @@ def lab_result_add(request, pk):
 @require_POST
 def lab_result_release(request, pk):
     result = get_object_or_404(LabResult, pk=pk)
-    services.lab_result_release(actor=request.user, result=result)
-    messages.success(request, "Result released to the patient.")
+    try:
+        services.lab_result_release(actor=request.user, result=result)
+        messages.success(request, "Result released to the patient.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
     return redirect("clinical:lab-order", result.order_id)
+
+
+@require_perm(Perm.LAB_RESULT_WRITE)
+@require_POST
+def lab_result_correct(request, pk):
+    result = get_object_or_404(LabResult.objects.select_related("order"), pk=pk)
+    form = forms.LabResultCorrectionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.lab_result_correct(actor=request.user, result=result, **form.cleaned_data)
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
+        else:
+            messages.success(request, "Result corrected; the old value stays visible.")
+            return redirect("clinical:lab-order", result.order_id)
+    return _lab_order_page(
+        request, result.order, status=400, correction={"result": result.pk, "form": form}
+    )
 
 
 # --- Pharmacy ---------------------------------------------------------------------------------

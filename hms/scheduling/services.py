@@ -18,6 +18,7 @@ from hms.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from hms.core.events import emit
 from hms.core.mail import email_after_commit
 from hms.core.models import Department
+from hms.core.notifications import notify
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.models import Patient
 from hms.scheduling import slots as slot_engine
@@ -28,7 +29,6 @@ from hms.scheduling.models import (
     BookingChannel,
     BookingKind,
     MergeMove,
-    Notification,
     Reminder,
     ReminderKind,
     ReminderOptOut,
@@ -66,21 +66,6 @@ def _check_may_act_for(actor, patient) -> None:
             raise NotFound("No such patient.")
     elif not user_has_perm(actor, Perm.APPOINTMENT_BOOK):
         raise NotAllowed("Your role may not book appointments.")
-
-
-def notify(*, user, title: str, body: str = "", url: str = "", email: str = "") -> Notification:
-    """An in-app notification, and an email after commit when an address is given."""
-    notice = Notification.objects.create(user=user, title=title, body=body, url=url)
-    if email:
-        email_after_commit(subject=title, body=body, to=email)
-    return notice
-
-
-def notification_mark_read(*, user, notification_id: int) -> None:
-    """A user marks one of their own notifications read."""
-    Notification.objects.filter(pk=notification_id, user=user, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
 
 
 # --- Services and schedules ------------------------------------------------------------------

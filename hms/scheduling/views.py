@@ -18,6 +18,7 @@ from hms.core.audit import audit_record_patients
 from hms.core.errors import DomainError
 from hms.core.forms import form_add_domain_error
 from hms.core.models import Department
+from hms.core.notifications import notifications_of
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.selectors import patient_by_mrn, patient_of_user
 from hms.scheduling import ical, selectors, services
@@ -35,7 +36,6 @@ from hms.scheduling.models import (
     Appointment,
     AppointmentStatus,
     BookingChannel,
-    Notification,
     ReminderOptOut,
     Schedule,
     ScheduleException,
@@ -540,7 +540,7 @@ def portal_appointments(request):
         if patient
         else []
     )
-    notices = Notification.objects.filter(user=request.user)[:10]
+    notices = notifications_of(request.user)[:10]
     return render(
         request,
         "scheduling/portal_appointments.html",
