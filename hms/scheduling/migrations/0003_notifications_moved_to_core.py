@@ -27,7 +27,7 @@ def copy_back(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("scheduling", "0002_no_overlapping_appointments"),
-        ("core", "0100_notifications"),
+        ("core", "0003_notifications"),
     ]
 
     operations = [
