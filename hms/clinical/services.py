@@ -770,7 +770,7 @@ def lab_result_correct(
         raise DomainError("Enter the corrected result.", fields={"value": "Enter a value."})
     with transaction.atomic():
         old = (
-            LabResult.objects.select_for_update()
+            LabResult.objects.select_for_update(of=("self",))
             .select_related("order", "order__patient", "order__ordered_by")
             .get(pk=result.pk)
         )
