@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from hms.accounts.models import User
 from hms.clinical import rules
 from hms.clinical.icd10 import icd10_lookup
 from hms.clinical.models import (
@@ -36,11 +37,12 @@ from hms.clinical.models import (
     PrescriptionStatus,
     Vitals,
 )
+from hms.core.access import require
 from hms.core.audit import audit_record
-from hms.core.errors import Conflict, DomainError, NotAllowed
+from hms.core.errors import Conflict, DomainError
 from hms.core.events import emit, subscribe
 from hms.core.notifications import notify
-from hms.core.permissions import CLINICAL_ROLES, Perm, user_has_perm
+from hms.core.permissions import CLINICAL_ROLES, Perm
 from hms.patients.models import Patient
 
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
@@ -51,13 +53,6 @@ _MAGIC = {
 }
 _EXTENSIONS = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg"}
 _EXTENSIONS[".jpeg"] = "image/jpeg"
-
-
-def _check_perm(actor, perm: Perm, message: str) -> None:
-    """The doctor-only acts (prescribing, diagnosing, closing, releasing) are refused to a
-    role without them, whatever the entry point."""
-    if not user_has_perm(actor, perm):
-        raise NotAllowed(message)
 
 
 def _check_encounter(encounter: Encounter | None, patient: Patient) -> None:
@@ -89,7 +84,7 @@ def _lock_current_patient(patient: Patient) -> None:
 
 def encounter_open(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     kind: str = EncounterKind.OUTPATIENT,
     practitioner=None,
@@ -100,6 +95,7 @@ def encounter_open(
 ) -> Encounter:
     """Open an encounter with a treating doctor or nurse. One encounter per appointment: opening
     again for the same appointment returns the encounter already open."""
+    require(actor, Perm.CLINICAL_WRITE)
     if practitioner is not None and practitioner.role not in CLINICAL_ROLES:
         raise DomainError(
             "The treating practitioner must be a doctor or a nurse.",
@@ -173,14 +169,15 @@ def _encounter_move(*, actor, encounter: Encounter, to: EncounterStatus) -> Enco
     return encounter
 
 
-def encounter_start(*, actor, encounter: Encounter) -> Encounter:
+def encounter_start(*, actor: User, encounter: Encounter) -> Encounter:
     """Opened -> in progress; emits `encounter.started`."""
+    require(actor, Perm.CLINICAL_WRITE)
     return _encounter_move(actor=actor, encounter=encounter, to=EncounterStatus.IN_PROGRESS)
 
 
-def encounter_close(*, actor, encounter: Encounter) -> Encounter:
+def encounter_close(*, actor: User, encounter: Encounter) -> Encounter:
     """In progress -> closed; emits `encounter.completed`."""
-    _check_perm(actor, Perm.ENCOUNTER_CLOSE, "Only a doctor closes an encounter.")
+    require(actor, Perm.ENCOUNTER_CLOSE, "Only a doctor closes an encounter.")
     return _encounter_move(actor=actor, encounter=encounter, to=EncounterStatus.CLOSED)
 
 
@@ -200,13 +197,14 @@ VITAL_FIELDS = (
 
 def vitals_record(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     encounter: Encounter | None = None,
     recorded_at: datetime | None = None,
     **values,
 ) -> Vitals:
     """Record a set of vital signs; BMI and the adult-range flags are computed here."""
+    require(actor, Perm.CLINICAL_WRITE)
     unknown = set(values) - set(VITAL_FIELDS)
     if unknown:
         raise DomainError(f"Unknown vital signs: {', '.join(sorted(unknown))}.")
@@ -242,7 +240,7 @@ def vitals_record(
 
 def diagnosis_add(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     encounter: Encounter | None = None,
     code: str = "",
@@ -256,7 +254,7 @@ def diagnosis_add(
 ) -> Diagnosis:
     """Record a diagnosis. An ICD-10 code must exist in the ICD-10-CM code set; free text may
     stand beside the code or alone."""
-    _check_perm(actor, Perm.DIAGNOSE, "Only a doctor records a diagnosis.")
+    require(actor, Perm.DIAGNOSE, "Only a doctor records a diagnosis.")
     code = (code or "").strip()
     description = (description or "").strip()
     if not code and not description:
@@ -306,7 +304,7 @@ def diagnosis_add(
 
 def allergy_record(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     substance: str,
     reaction: str = "",
@@ -317,6 +315,7 @@ def allergy_record(
     recorded_at: datetime | None = None,
 ) -> Allergy:
     """Record an allergy or intolerance; active ones are checked against every prescription."""
+    require(actor, Perm.CLINICAL_WRITE)
     substance = substance.strip()
     if not substance:
         raise DomainError("Name the substance.", fields={"substance": "This field is required."})
@@ -353,8 +352,9 @@ def allergy_record(
     return allergy
 
 
-def allergy_status_set(*, actor, allergy: Allergy, status: str) -> Allergy:
+def allergy_status_set(*, actor: User, allergy: Allergy, status: str) -> Allergy:
     """Mark an allergy active, inactive or resolved (it is never deleted: history stays)."""
+    require(actor, Perm.CLINICAL_WRITE)
     if status not in AllergyStatus.values:
         raise DomainError("Unknown status.", fields={"status": "Unknown status."})
     with transaction.atomic():
@@ -405,7 +405,7 @@ def prescription_allergy_matches(*, patient: Patient, drug: str) -> list[str]:
 
 def prescription_create(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     drug: str,
     encounter: Encounter | None = None,
@@ -424,7 +424,7 @@ def prescription_create(
 ) -> Prescription:
     """Prescribe a drug. When it matches a recorded allergy the prescriber must acknowledge the
     warning; the warning and who acknowledged it are kept on the prescription."""
-    _check_perm(actor, Perm.PRESCRIBE, "Only a doctor prescribes.")
+    require(actor, Perm.PRESCRIBE, "Only a doctor prescribes.")
     drug = drug.strip()
     if not drug:
         raise DomainError("Name the drug.", fields={"drug": "This field is required."})
@@ -468,9 +468,9 @@ def prescription_create(
     return prescription
 
 
-def prescription_stop(*, actor, prescription: Prescription, reason: str = "") -> Prescription:
+def prescription_stop(*, actor: User, prescription: Prescription, reason: str = "") -> Prescription:
     """Stop an active prescription (the pharmacy no longer dispenses it)."""
-    _check_perm(actor, Perm.PRESCRIBE, "Only a doctor stops a prescription.")
+    require(actor, Perm.PRESCRIBE, "Only a doctor stops a prescription.")
     with transaction.atomic():
         stopped = Prescription.objects.filter(
             pk=prescription.pk, status=PrescriptionStatus.ACTIVE
@@ -495,7 +495,7 @@ NOTE_FIELDS = ("subjective", "objective", "assessment", "plan")
 
 def note_create(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     encounter: Encounter | None = None,
     subjective: str = "",
@@ -505,6 +505,7 @@ def note_create(
     sign: bool = False,
 ) -> ClinicalNote:
     """Write a SOAP note (a draft unless `sign`)."""
+    require(actor, Perm.CLINICAL_WRITE)
     if not any((subjective, objective, assessment, plan)):
         raise DomainError("The note is empty.", code="empty")
     _check_encounter(encounter, patient)
@@ -527,9 +528,10 @@ def note_create(
     return note
 
 
-def note_update(*, actor, note: ClinicalNote, **fields) -> ClinicalNote:
+def note_update(*, actor: User, note: ClinicalNote, **fields) -> ClinicalNote:
     """Change a draft note. A signed note is read-only: the update is conditional on the note
     still being unsigned in the database, so a stale copy cannot overwrite a signed note."""
+    require(actor, Perm.CLINICAL_WRITE)
     unknown = set(fields) - set(NOTE_FIELDS)
     if unknown:
         raise DomainError(f"Unknown note fields: {', '.join(sorted(unknown))}.")
@@ -552,8 +554,9 @@ def note_update(*, actor, note: ClinicalNote, **fields) -> ClinicalNote:
     return note
 
 
-def note_sign(*, actor, note: ClinicalNote) -> ClinicalNote:
+def note_sign(*, actor: User, note: ClinicalNote) -> ClinicalNote:
     """The author signs their own draft note; from then on it is read-only."""
+    require(actor, Perm.CLINICAL_WRITE)
     if note.author_id != getattr(actor, "pk", None):
         raise DomainError("Only the author signs a draft note.", code="not_author")
     with transaction.atomic():
@@ -567,8 +570,9 @@ def note_sign(*, actor, note: ClinicalNote) -> ClinicalNote:
     return note
 
 
-def note_amend(*, actor, note: ClinicalNote, text: str, reason: str = "") -> NoteAmendment:
+def note_amend(*, actor: User, note: ClinicalNote, text: str, reason: str = "") -> NoteAmendment:
     """Add an amendment to a signed note; the note's original text stays as it was."""
+    require(actor, Perm.CLINICAL_WRITE)
     text = text.strip()
     if not text:
         raise DomainError("Write the amendment.", fields={"text": "This field is required."})
@@ -594,7 +598,7 @@ def note_amend(*, actor, note: ClinicalNote, text: str, reason: str = "") -> Not
 
 def lab_order_create(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     test_code: str,
     test_name: str = "",
@@ -603,6 +607,7 @@ def lab_order_create(
     clinical_info: str = "",
 ) -> LabOrder:
     """Order a test; the name defaults from the hospital's test catalogue."""
+    require(actor, Perm.CLINICAL_WRITE)
     test_code = test_code.strip()
     if not test_name:
         known = rules.LAB_TESTS.get(test_code)
@@ -626,8 +631,9 @@ def lab_order_create(
     return order
 
 
-def lab_order_collect(*, actor, order: LabOrder) -> LabOrder:
+def lab_order_collect(*, actor: User, order: LabOrder) -> LabOrder:
     """Ordered -> collected (the specimen was taken)."""
+    require(actor, Perm.LAB_RESULT_WRITE)
     with transaction.atomic():
         now = timezone.now()
         moved = LabOrder.objects.filter(pk=order.pk, status=LabOrderStatus.ORDERED).update(
@@ -668,7 +674,7 @@ def _notify_if_critical(result: LabResult, order: LabOrder) -> None:
 
 def lab_result_record(
     *,
-    actor,
+    actor: User,
     order: LabOrder,
     value=None,
     value_text: str = "",
@@ -683,7 +689,7 @@ def lab_result_record(
     from the test catalogue, a catalogue test's value must be plausible, and the flag
     (low/high/critical) is computed; a critical value notifies the ordering doctor. An analyte
     holds one current value: a second one is a correction (`lab_result_correct`)."""
-    _check_perm(actor, Perm.LAB_RESULT_WRITE, "Only the laboratory enters results.")
+    require(actor, Perm.LAB_RESULT_WRITE, "Only the laboratory enters results.")
     known = rules.LAB_TESTS.get(order.test_code)
     if known is not None:
         analyte = analyte or known.name
@@ -756,12 +762,12 @@ def _already_resulted() -> Conflict:
 
 
 def lab_result_correct(
-    *, actor, result: LabResult, reason: str, value=None, value_text: str = ""
+    *, actor: User, result: LabResult, reason: str, value=None, value_text: str = ""
 ) -> LabResult:
     """Amend a result: a new current value with the reason replaces it, and the old one stays
     visible as corrected (never deleted). Only the current value is corrected; the new one is
     checked and flagged like any result, and a critical one notifies the ordering doctor."""
-    _check_perm(actor, Perm.LAB_RESULT_WRITE, "Only the laboratory corrects results.")
+    require(actor, Perm.LAB_RESULT_WRITE, "Only the laboratory corrects results.")
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("Say why the result is corrected.", fields={"reason": "Required."})
@@ -817,10 +823,10 @@ def lab_result_correct(
     return corrected
 
 
-def lab_result_release(*, actor, result: LabResult) -> LabResult:
+def lab_result_release(*, actor: User, result: LabResult) -> LabResult:
     """A doctor lets the patient see the current value of a result in the portal (a corrected,
     no longer current value is never released)."""
-    _check_perm(actor, Perm.LAB_RESULT_RELEASE, "Only a doctor releases results.")
+    require(actor, Perm.LAB_RESULT_RELEASE, "Only a doctor releases results.")
     with transaction.atomic():
         now = timezone.now()
         LabResult.objects.filter(pk=result.pk, is_current=True, released_to_patient=False).update(
@@ -862,7 +868,7 @@ def attachment_check(upload: UploadedFile) -> str:
 
 def attachment_add(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     upload: UploadedFile,
     encounter: Encounter | None = None,
@@ -870,6 +876,7 @@ def attachment_add(
 ) -> Attachment:
     """Store a document under MEDIA_ROOT with a random name; it is served only through the
     access-checked download view."""
+    require(actor, Perm.CLINICAL_WRITE)
     content_type = attachment_check(upload)
     _check_encounter(encounter, patient)
     original = PurePath(upload.name or "file").name[:200]
@@ -985,10 +992,12 @@ def _move_rows_back_on_unmerge(*, survivor, duplicate, merge_id, actor=None, **_
 # --- Imports from other systems ----------------------------------------------------------------
 
 
-def clinical_records_import(*, actor, patient: Patient, records: list) -> int:
+def clinical_records_import(*, actor: User | None, patient: Patient, records: list) -> int:
     """Store rows of one table imported from another system (FHIR) for one patient, in one
     transaction. Rows whose `source_id` was imported before are left alone (the unique
-    constraint backs this up), so an import can run again safely. One audit row per batch."""
+    constraint backs this up), so an import can run again safely. One audit row per batch.
+    No actor: the import command, under `as_system()`."""
+    require(actor, Perm.CLINICAL_WRITE)
     if not records:
         return 0
     model = type(records[0])

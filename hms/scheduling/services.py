@@ -17,8 +17,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from hms.accounts.models import User
+from hms.core.access import require
 from hms.core.audit import audit_record
-from hms.core.errors import Conflict, DomainError, NotAllowed, NotFound
+from hms.core.errors import Conflict, DomainError, NotFound
 from hms.core.events import emit
 from hms.core.mail import email_after_commit
 from hms.core.models import Department
@@ -60,25 +62,28 @@ def _fmt(moment: datetime) -> str:
 
 
 def _is_patient_actor(actor) -> bool:
-    return actor is not None and actor.role == Role.PATIENT
+    return getattr(actor, "role", None) == Role.PATIENT
 
 
-def _check_may_act_for(actor, patient) -> None:
-    """A patient acts only for their own record; staff need the booking permission."""
-    if _is_patient_actor(actor):
-        if not user_has_perm(actor, Perm.PORTAL_USE) or patient.user_id != actor.pk:
-            raise NotFound("No such patient.")
-    elif not user_has_perm(actor, Perm.APPOINTMENT_BOOK):
-        raise NotAllowed("Your role may not book appointments.")
+def _check_may_act_for(actor: User, record: Patient | Appointment | WaitlistEntry) -> None:
+    """A patient acts only for their own record (`record`: the patient, or something of theirs);
+    staff need the booking permission, checked before the record is looked at."""
+    if not _is_patient_actor(actor):
+        require(actor, Perm.APPOINTMENT_BOOK, "Your role may not book appointments.")
+        return
+    patient = record if isinstance(record, Patient) else record.patient
+    if not user_has_perm(actor, Perm.PORTAL_USE) or patient.user_id != actor.pk:
+        raise NotFound("No such patient.")
 
 
 # --- Services and schedules ------------------------------------------------------------------
 
 
 def service_create(
-    *, actor, department: Department, name: str, duration_minutes: int, price_code: str = ""
+    *, actor: User, department: Department, name: str, duration_minutes: int, price_code: str = ""
 ) -> Service:
     """A department offers a new bookable service."""
+    require(actor, Perm.SCHEDULE_MANAGE)
     with transaction.atomic():
         service = Service.objects.create(
             department=department,
@@ -90,8 +95,9 @@ def service_create(
     return service
 
 
-def schedule_ensure(*, actor, practitioner, department: Department | None = None) -> Schedule:
+def schedule_ensure(*, actor: User, practitioner, department: Department | None = None) -> Schedule:
     """The practitioner's schedule, created on first use in their staff department."""
+    require(actor, Perm.SCHEDULE_MANAGE)
     if practitioner.role != Role.DOCTOR:
         raise DomainError("Only doctors have bookable schedules.", code="not_a_practitioner")
     existing = Schedule.objects.filter(practitioner=practitioner).first()
@@ -110,8 +116,9 @@ def schedule_ensure(*, actor, practitioner, department: Department | None = None
     return schedule
 
 
-def schedule_rotate_calendar_token(*, actor, schedule: Schedule) -> Schedule:
+def schedule_rotate_calendar_token(*, actor: User, schedule: Schedule) -> Schedule:
     """A new secret calendar address; the old one stops working at once."""
+    require(actor, Perm.SCHEDULE_MANAGE)
     with transaction.atomic():
         schedule.calendar_token = new_calendar_token()
         schedule.save(update_fields=["calendar_token", "updated_at"])
@@ -138,9 +145,12 @@ def _flag_outside_hours(schedule: Schedule) -> list[Appointment]:
     return flagged
 
 
-def working_hours_set(*, actor, schedule: Schedule, sessions: list[dict]) -> list[Appointment]:
+def working_hours_set(
+    *, actor: User, schedule: Schedule, sessions: list[dict]
+) -> list[Appointment]:
     """Replace the weekly pattern. Returns the booked appointments now outside working hours
     (they keep their time and are flagged for rebooking, never dropped)."""
+    require(actor, Perm.SCHEDULE_MANAGE)
     with transaction.atomic():
         Schedule.objects.select_for_update().get(pk=schedule.pk)
         schedule.hours.all().delete()
@@ -155,8 +165,9 @@ def working_hours_set(*, actor, schedule: Schedule, sessions: list[dict]) -> lis
     return flagged
 
 
-def working_hours_add(*, actor, schedule: Schedule, **fields) -> tuple[WorkingHours, list]:
+def working_hours_add(*, actor: User, schedule: Schedule, **fields) -> tuple[WorkingHours, list]:
     """Add one weekly session."""
+    require(actor, Perm.SCHEDULE_MANAGE)
     with transaction.atomic():
         session = WorkingHours.objects.create(schedule=schedule, **fields)
         flagged = _flag_outside_hours(schedule)
@@ -164,8 +175,9 @@ def working_hours_add(*, actor, schedule: Schedule, **fields) -> tuple[WorkingHo
     return session, flagged
 
 
-def working_hours_remove(*, actor, session: WorkingHours) -> list[Appointment]:
+def working_hours_remove(*, actor: User, session: WorkingHours) -> list[Appointment]:
     """Remove one weekly session; returns the appointments that now need rebooking."""
+    require(actor, Perm.SCHEDULE_MANAGE)
     schedule = session.schedule
     with transaction.atomic():
         audit_record(action="scheduling.working_hours_remove", actor=actor, obj=session)
@@ -176,7 +188,7 @@ def working_hours_remove(*, actor, session: WorkingHours) -> list[Appointment]:
 
 def schedule_exception_add(
     *,
-    actor,
+    actor: User,
     schedule: Schedule | None,
     kind: str,
     start: datetime,
@@ -187,6 +199,7 @@ def schedule_exception_add(
 ) -> tuple[ScheduleException, list[Appointment]]:
     """Leave, a holiday (schedule None: everyone) or an extra session. Booked appointments that
     fall in removed time are flagged for rebooking and returned."""
+    require(actor, Perm.SCHEDULE_MANAGE)
     if end <= start:
         raise DomainError("The end must be after the start.", fields={"end": "Must be later."})
     with transaction.atomic():
@@ -204,8 +217,9 @@ def schedule_exception_add(
     return exception, flagged
 
 
-def schedule_exception_remove(*, actor, exception: ScheduleException) -> list[Appointment]:
+def schedule_exception_remove(*, actor: User, exception: ScheduleException) -> list[Appointment]:
     """Remove an exception; an extra session's appointments are flagged if now outside."""
+    require(actor, Perm.SCHEDULE_MANAGE)
     schedule = exception.schedule
     with transaction.atomic():
         audit_record(action="scheduling.exception_remove", actor=actor, obj=exception)
@@ -240,7 +254,7 @@ def _check_within_window(start: datetime) -> None:
 
 def appointment_book(
     *,
-    actor,
+    actor: User,
     patient,
     practitioner,
     start: datetime,
@@ -264,8 +278,11 @@ def appointment_book(
         raise NotFound("This practitioner takes no appointments.", code="no_schedule")
     overbook = kind != BookingKind.REGULAR
     if overbook:
-        if not user_has_perm(actor, Perm.APPOINTMENT_OVERBOOK):
-            raise NotAllowed("Walk-ins and urgent bookings need the overbook permission.")
+        require(
+            actor,
+            Perm.APPOINTMENT_OVERBOOK,
+            "Walk-ins and urgent bookings need the overbook permission.",
+        )
         if kind == BookingKind.WALK_IN:  # checked in at once: the patient is here today
             _check_within_check_in_window(start)
         minutes = service.duration_minutes if service else 15
@@ -335,11 +352,13 @@ def appointment_book(
     return appointment
 
 
-def appointment_reschedule(*, actor, appointment: Appointment, start: datetime) -> Appointment:
+def appointment_reschedule(
+    *, actor: User, appointment: Appointment, start: datetime
+) -> Appointment:
     """Move a booked appointment to another free run of slots of the same practitioner, as long
     as its service. The old time is offered to the waitlist. Refused like a booking when the
     new time is taken."""
-    _check_may_act_for(actor, appointment.patient)
+    _check_may_act_for(actor, appointment)
     _check_within_window(start)
     if appointment.status != S.BOOKED:
         raise Conflict("Only a booked appointment can be moved.", code="invalid_state")
@@ -391,10 +410,10 @@ def _check_cutoff(appointment: Appointment, verb: str) -> None:
         )
 
 
-def appointment_cancel(*, actor, appointment: Appointment, reason: str) -> Appointment:
+def appointment_cancel(*, actor: User, appointment: Appointment, reason: str) -> Appointment:
     """Cancel a booked appointment with a reason. Patients may cancel online only until
     APPOINTMENT_CANCEL_CUTOFF_HOURS before the start. The freed slot goes to the waitlist."""
-    _check_may_act_for(actor, appointment.patient)
+    _check_may_act_for(actor, appointment)
     reason = (reason or "").strip()
     if _is_patient_actor(actor):
         _check_cutoff(appointment, "cancelled")
@@ -474,12 +493,11 @@ def _check_within_check_in_window(start: datetime) -> None:
         raise DomainError("Check-in closed at the end of the appointment's day.", code="too_late")
 
 
-def appointment_check_in(*, actor, appointment: Appointment) -> Appointment:
+def appointment_check_in(*, actor: User, appointment: Appointment) -> Appointment:
     """The patient has arrived: booked -> checked in, only within the check-in window (see
     `check_in_window`). The clinical record opens the encounter (through the
     `appointment.checked_in` event)."""
-    if not user_has_perm(actor, Perm.APPOINTMENT_BOOK):
-        raise NotAllowed("Your role may not check patients in.")
+    require(actor, Perm.APPOINTMENT_BOOK, "Your role may not check patients in.")
     _check_within_check_in_window(appointment.start)
     with transaction.atomic():
         if not _transition(
@@ -496,10 +514,9 @@ def appointment_check_in(*, actor, appointment: Appointment) -> Appointment:
     return appointment
 
 
-def appointment_mark_no_show(*, actor, appointment: Appointment) -> Appointment:
+def appointment_mark_no_show(*, actor: User, appointment: Appointment) -> Appointment:
     """A booked patient did not come: only once the appointment's time has begun."""
-    if not user_has_perm(actor, Perm.APPOINTMENT_BOOK):
-        raise NotAllowed("Your role may not record no-shows.")
+    require(actor, Perm.APPOINTMENT_BOOK, "Your role may not record no-shows.")
     if appointment.start > timezone.now():
         raise DomainError("A no-show can be recorded only after the start.", code="too_early")
     with transaction.atomic():
@@ -515,8 +532,9 @@ def appointment_mark_no_show(*, actor, appointment: Appointment) -> Appointment:
     return appointment
 
 
-def appointment_start_consultation(*, actor, appointment_id, encounter=None) -> bool:
+def appointment_start_consultation(*, actor: User, appointment_id, encounter=None) -> bool:
     """The doctor opened the encounter: booked/checked in -> in consultation (idempotent)."""
+    require(actor, Perm.CLINICAL_WRITE)
     appointment = Appointment.objects.filter(pk=appointment_id).first()
     if appointment is None:
         return False
@@ -532,8 +550,9 @@ def appointment_start_consultation(*, actor, appointment_id, encounter=None) -> 
         )
 
 
-def appointment_complete(*, actor, appointment_id, encounter=None) -> bool:
+def appointment_complete(*, actor: User, appointment_id, encounter=None) -> bool:
     """The encounter was completed: the appointment is completed (idempotent)."""
+    require(actor, Perm.CLINICAL_WRITE)
     appointment = Appointment.objects.filter(pk=appointment_id).first()
     if appointment is None:
         return False
@@ -548,9 +567,10 @@ def appointment_complete(*, actor, appointment_id, encounter=None) -> bool:
         )
 
 
-def appointments_move_for_merge(*, actor, survivor, duplicate, merge_id: str) -> int:
+def appointments_move_for_merge(*, actor: User, survivor, duplicate, merge_id: str) -> int:
     """A patient merge moves the duplicate's appointments to the survivor. Where the survivor is
     already booked at the same time, the duplicate's appointment is cancelled instead."""
+    require(actor, Perm.PATIENT_MERGE)
     moved = 0
     with transaction.atomic():
         for appointment in Appointment.objects.select_for_update().filter(patient=duplicate):
@@ -582,8 +602,9 @@ def appointments_move_for_merge(*, actor, survivor, duplicate, merge_id: str) ->
     return moved
 
 
-def appointments_move_back_for_unmerge(*, actor, merge_id: str) -> int:
+def appointments_move_back_for_unmerge(*, actor: User, merge_id: str) -> int:
     """Undoing a merge moves the appointments it moved back to their first patient."""
+    require(actor, Perm.PATIENT_MERGE)
     count = 0
     with transaction.atomic():
         for move in MergeMove.objects.filter(merge_id=str(merge_id)):
@@ -602,7 +623,7 @@ def appointments_move_back_for_unmerge(*, actor, merge_id: str) -> int:
 
 
 def waitlist_join(
-    *, actor, patient, department: Department, practitioner=None, note: str = ""
+    *, actor: User, patient, department: Department, practitioner=None, note: str = ""
 ) -> WaitlistEntry:
     """The patient waits for an earlier slot with a practitioner or anyone in a department."""
     _check_may_act_for(actor, patient)
@@ -682,9 +703,14 @@ def waitlist_offer_slot(
     return None
 
 
-def waitlist_release_offer(*, entry: WaitlistEntry, actor=None) -> WaitlistEntry | None:
-    """The holder let the offer go (or it expired): they wait again, and the slot goes to the
-    next patient. Returns the next offer, if any."""
+def waitlist_release_offer(*, actor: User, entry: WaitlistEntry) -> WaitlistEntry | None:
+    """The holder lets the offer go: they wait again, and the slot goes to the next patient.
+    Returns the next offer, if any."""
+    _check_may_act_for(actor, entry)
+    return _release_offer(entry=entry, actor=actor)
+
+
+def _release_offer(*, entry: WaitlistEntry, actor: User | None) -> WaitlistEntry | None:
     with transaction.atomic():
         released = WaitlistEntry.objects.filter(pk=entry.pk, status=WaitlistStatus.OFFERED)
         entry = released.select_for_update().first()
@@ -715,7 +741,7 @@ def waitlist_expire_offers(*, now: datetime | None = None) -> int:
     expired = WaitlistEntry.objects.filter(status=WaitlistStatus.OFFERED, offer_expires_at__lte=now)
     count = 0
     for entry in expired:
-        waitlist_release_offer(entry=entry)
+        _release_offer(entry=entry, actor=None)
         count += 1
     return count
 
@@ -723,7 +749,7 @@ def waitlist_expire_offers(*, now: datetime | None = None) -> int:
 # --- Reminders -------------------------------------------------------------------------------
 
 
-def reminder_opt_out_set(*, actor, patient, opted_out: bool) -> None:
+def reminder_opt_out_set(*, actor: User, patient, opted_out: bool) -> None:
     """The patient turns appointment reminders off (or on again)."""
     _check_may_act_for(actor, patient)
     with transaction.atomic():
