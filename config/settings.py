@@ -268,6 +268,9 @@ TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 # Patients may cancel or move an appointment online until this many hours before it starts.
 APPOINTMENT_CANCEL_CUTOFF_HOURS = env_int("APPOINTMENT_CANCEL_CUTOFF_HOURS", 2)
 APPOINTMENT_REMINDER_HOURS = env_int("APPOINTMENT_REMINDER_HOURS", 24, minimum=1)
+# Check-in opens this many hours before an appointment and closes at the end of its day (in
+# TIME_ZONE): a patient cannot be checked in (and their encounter opened) a day early.
+CHECK_IN_OPENS_HOURS_BEFORE = env_int("CHECK_IN_OPENS_HOURS_BEFORE", 2)
 # How long a slot freed for the waitlist is held for the patient it is offered to.
 WAITLIST_HOLD_MINUTES = env_int("WAITLIST_HOLD_MINUTES", 30, minimum=1)
 

@@ -152,3 +152,11 @@ def test_a_mangled_link_is_a_400_page_not_a_crash(client, uid, route):
     uidb64 = urlsafe_base64_encode(uid) or "AA"
     response = client.get(reverse(route, kwargs={"uidb64": uidb64, "token": "abc-123"}))
     assert response.status_code == 400
+
+
+def test_registration_refuses_an_overlong_email(client):
+    from hms.accounts.tests.test_long_input import LONG_EMAIL
+
+    response = client.post("/accounts/register/", {**FORM, "email": LONG_EMAIL})
+    assert response.status_code == 200
+    assert response.context["form"].errors["email"]

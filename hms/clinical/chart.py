@@ -125,8 +125,8 @@ def load_vitals(*, patient, user=None) -> dict:
 
 def load_labs(*, patient, user=None, released_only: bool = False) -> dict:
     results = LabResult.objects.filter(patient=patient).select_related("order")
-    if released_only:
-        results = results.filter(released_to_patient=True)
+    if released_only:  # the patient sees released values, and a corrected one no longer
+        results = results.filter(released_to_patient=True, is_current=True)
     return {"results": list(results.order_by("-resulted_at")[:LIMIT])}
 
 

@@ -3,6 +3,7 @@ each)."""
 
 from django.db.models import Count, Q
 
+from hms.clinical import selectors
 from hms.clinical.models import (
     Encounter,
     EncounterStatus,
@@ -11,6 +12,7 @@ from hms.clinical.models import (
     Prescription,
     PrescriptionStatus,
 )
+from hms.core.audit import audit_record_patients
 from hms.core.dashboard import DashboardWidget, register_widget
 from hms.core.permissions import Perm
 
@@ -31,6 +33,16 @@ def _lab_backlog(*, user) -> dict:
     )
 
 
+def _results_to_review(*, user) -> dict:
+    """The doctor's results waiting for review (critical first); each patient shown is audited."""
+    results = selectors.results_to_review(doctor=user)
+    shown = list(results[:5])
+    audit_record_patients(
+        action="labresult.worklist_view", actor=user, patients=[r.patient_id for r in shown]
+    )
+    return {"results": shown, "count": len(shown) if len(shown) < 5 else results.count()}
+
+
 def _active_prescriptions(*, user) -> dict:
     return {"count": Prescription.objects.filter(status=PrescriptionStatus.ACTIVE).count()}
 
@@ -43,6 +55,10 @@ for widget in (
     DashboardWidget(
         "lab-backlog", "Lab worklist", 30, Perm.LAB_RESULT_WRITE,
         "clinical/widgets/lab_backlog.html", _lab_backlog,
+    ),
+    DashboardWidget(
+        "results-to-review", "Results to review", 25, Perm.LAB_RESULT_RELEASE,
+        "clinical/widgets/results_to_review.html", _results_to_review,
     ),
     DashboardWidget(
         "active-prescriptions", "Active prescriptions", 40, Perm.INVENTORY_WRITE,

@@ -179,6 +179,20 @@ class LabResultForm(forms.Form):
         return data
 
 
+class LabResultCorrectionForm(forms.Form):
+    value = forms.DecimalField(
+        label="Corrected value", max_digits=12, decimal_places=4, required=False
+    )
+    value_text = forms.CharField(label="Or a text result", max_length=200, required=False)
+    reason = forms.CharField(label="Reason for the correction", max_length=300)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("value") is None and not data.get("value_text"):
+            raise forms.ValidationError("Enter the corrected result.")
+        return data
+
+
 class AttachmentForm(forms.Form):
     file = forms.FileField(
         help_text="PDF, PNG or JPEG, at most 10 MB.",

@@ -27,6 +27,7 @@ urlpatterns = [
     path("lab/orders/<uuid:pk>/collect/", views.lab_order_collect, name="lab-order-collect"),
     path("lab/orders/<uuid:pk>/results/", views.lab_result_add, name="lab-result-add"),
     path("lab/results/<uuid:pk>/release/", views.lab_result_release, name="lab-result-release"),
+    path("lab/results/<uuid:pk>/correct/", views.lab_result_correct, name="lab-result-correct"),
     path("prescriptions/", views.prescription_list, name="prescription-list"),
     path("prescriptions/<uuid:pk>/stop/", views.prescription_stop, name="prescription-stop"),
     path("allergies/<uuid:pk>/status/", views.allergy_status, name="allergy-status"),

@@ -34,10 +34,14 @@ class Perm(StrEnum):
     PATIENT_MERGE = "patients.merge"
     # Clinical record
     CLINICAL_VIEW = "clinical.view"
-    CLINICAL_WRITE = "clinical.write"
+    CLINICAL_WRITE = "clinical.write"  # vitals, allergies, notes, lab orders (doctors, nurses)
+    PRESCRIBE = "clinical.prescribe"
+    DIAGNOSE = "clinical.diagnose"
+    ENCOUNTER_CLOSE = "clinical.close_encounters"
     PRESCRIPTION_VIEW = "clinical.view_prescriptions"
     LAB_VIEW = "clinical.view_lab_orders"
     LAB_RESULT_WRITE = "clinical.write_lab_results"
+    LAB_RESULT_RELEASE = "clinical.release_lab_results"
     # Scheduling
     APPOINTMENT_VIEW = "scheduling.view_appointments"
     APPOINTMENT_BOOK = "scheduling.book_appointments"
@@ -82,8 +86,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.PATIENT_REGISTER,
             Perm.CLINICAL_VIEW,
             Perm.CLINICAL_WRITE,
+            Perm.PRESCRIBE,
+            Perm.DIAGNOSE,
+            Perm.ENCOUNTER_CLOSE,
             Perm.PRESCRIPTION_VIEW,
             Perm.LAB_VIEW,
+            Perm.LAB_RESULT_RELEASE,
             Perm.APPOINTMENT_VIEW,
             Perm.APPOINTMENT_BOOK,
             Perm.APPOINTMENT_OVERBOOK,

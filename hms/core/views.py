@@ -14,6 +14,7 @@ from hms.core.dashboard import render_widgets
 from hms.core.forms import AuditFilterForm
 from hms.core.models import Department
 from hms.core.navigation import menu_for, planned_for
+from hms.core.notifications import notifications_of
 from hms.core.permissions import Perm, Role
 from hms.core.selectors import audit_events_search, hospital_get
 
@@ -43,6 +44,7 @@ def dashboard(request):
             "modules": menu_for(user),
             "upcoming_modules": planned_for(user),
             "widgets": render_widgets(request),
+            "notices": list(notifications_of(user, unread_only=True)[:5]),
         },
     )
 

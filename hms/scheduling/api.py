@@ -70,6 +70,16 @@ def _int_or_none(value, field: str) -> int | None:
     return number
 
 
+def _service_from(value) -> Service | None:
+    """The service named by an id in a query or body (None when not given)."""
+    if value in (None, ""):
+        return None
+    service = Service.objects.filter(pk=_int_or_none(value, "service")).first()
+    if service is None:
+        raise ValidationError({"service": "No such service."})
+    return service
+
+
 class DepartmentOut(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
@@ -175,6 +185,12 @@ class SlotListView(APIView):
             OpenApiParameter("department", OpenApiTypes.STR),
             OpenApiParameter("start", OpenApiTypes.DATETIME, description="Default: now"),
             OpenApiParameter("end", OpenApiTypes.DATETIME, description="Default: start + 7 days"),
+            OpenApiParameter(
+                "service",
+                OpenApiTypes.STR,
+                description="Only starts with room for this service's length (the slot's end "
+                "is then the service's end, rounded up to whole slots)",
+            ),
         ],
         responses=SlotOut(many=True),
     )
@@ -187,6 +203,7 @@ class SlotListView(APIView):
         if end - start > MAX_SLOT_RANGE:
             raise ValidationError({"end": "Ask for at most 31 days at a time."})
         practitioner = _int_or_none(params.get("practitioner"), "practitioner")
+        service = _service_from(params.get("service"))
         patient = patient_of_user(request.user)
         slots = free_slots(
             start=start,
@@ -195,6 +212,7 @@ class SlotListView(APIView):
             department_id=_int_or_none(params.get("department"), "department"),
             for_patient=patient,
             online_only=request.user.role == Role.PATIENT,
+            minutes=service.duration_minutes if service else None,
         )
         return Response(SlotOut(slots, many=True).data)
 
@@ -448,11 +466,7 @@ class AppointmentViewSet(viewsets.ViewSet):
         ).first()
         if practitioner is None:
             raise ValidationError({"practitioner": "No such practitioner."})
-        service = None
-        if data.get("service"):
-            service = Service.objects.filter(pk=_int_or_none(data["service"], "service")).first()
-            if service is None:
-                raise ValidationError({"service": "No such service."})
+        service = _service_from(data.get("service"))
         appointment = services.appointment_book(
             actor=user,
             patient=patient,

@@ -154,14 +154,15 @@ def calendar_feed_appointments(*, schedule: Schedule, limit: int = 2000) -> list
 
 
 def department_queue(*, user, department_id) -> list[Appointment]:
-    """Today's patients of a department who have arrived: waiting (in check-in order), then those
-    in consultation. One query plus one audit row."""
+    """Today's patients of a department who have arrived: checked in and waiting (in check-in
+    order), then those in consultation. "Today" is the appointment's day or the check-in's (a
+    late-evening check-in for just after midnight). One query plus one audit row."""
     today = timezone.localdate()
     qs = (
         _appointments()
+        .filter(Q(start__date=today) | Q(checked_in_at__date=today))
         .filter(
             department_id=department_id,
-            start__date=today,
             status__in=[AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_CONSULTATION],
         )
         .order_by("status", "checked_in_at", "start")

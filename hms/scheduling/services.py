@@ -10,7 +10,7 @@ and a booking, check-in or cancellation of the same patient wait for each other,
 """
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -25,6 +25,7 @@ from hms.core.errors import Conflict, DomainError, NotFound
 from hms.core.events import emit
 from hms.core.mail import email_after_commit
 from hms.core.models import Department
+from hms.core.notifications import notify
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.models import Patient
 from hms.scheduling import slots as slot_engine
@@ -35,7 +36,6 @@ from hms.scheduling.models import (
     BookingChannel,
     BookingKind,
     MergeMove,
-    Notification,
     Reminder,
     ReminderKind,
     ReminderOptOut,
@@ -75,21 +75,6 @@ def _check_may_act_for(actor: User, record: Patient | Appointment | WaitlistEntr
     patient = record if isinstance(record, Patient) else record.patient
     if not user_has_perm(actor, Perm.PORTAL_USE) or patient.user_id != actor.pk:
         raise NotFound("No such patient.")
-
-
-def notify(*, user, title: str, body: str = "", url: str = "", email: str = "") -> Notification:
-    """An in-app notification, and an email after commit when an address is given."""
-    notice = Notification.objects.create(user=user, title=title, body=body, url=url)
-    if email:
-        email_after_commit(subject=title, body=body, to=email)
-    return notice
-
-
-def notification_mark_read(*, user, notification_id: int) -> None:
-    """A user marks one of their own notifications read."""
-    Notification.objects.filter(pk=notification_id, user=user, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
 
 
 # --- Services and schedules ------------------------------------------------------------------
@@ -311,7 +296,8 @@ def appointment_book(
     kind: str = BookingKind.REGULAR,
     channel: str = BookingChannel.STAFF,
 ) -> Appointment:
-    """Book the patient into the practitioner's free slot starting at `start`.
+    """Book the patient into the practitioner's free slot starting at `start`; the appointment
+    lasts the service's duration, rounded up to whole slots, and every slot of it must be free.
 
     Exactly one of two bookings of the same or overlapping time wins: the database refuses the
     other (Conflict `slot_taken`; `patient_busy` when the patient is already booked then).
@@ -330,6 +316,8 @@ def appointment_book(
             Perm.APPOINTMENT_OVERBOOK,
             "Walk-ins and urgent bookings need the overbook permission.",
         )
+        if kind == BookingKind.WALK_IN:  # checked in at once: the patient is here today
+            _check_within_check_in_window(start)
         minutes = service.duration_minutes if service else 15
         end, location = start + timedelta(minutes=minutes), ""
     else:
@@ -340,6 +328,7 @@ def appointment_book(
             start=start,
             for_patient=patient,
             online_only=_is_patient_actor(actor),
+            minutes=service.duration_minutes if service else None,
         )
         if slot is None:
             raise Conflict(
@@ -399,8 +388,9 @@ def appointment_book(
 def appointment_reschedule(
     *, actor: User, appointment: Appointment, start: datetime
 ) -> Appointment:
-    """Move a booked appointment to another free slot of the same practitioner. The old time is
-    offered to the waitlist. Refused like a booking when the new time is taken."""
+    """Move a booked appointment to another free run of slots of the same practitioner, as long
+    as its service. The old time is offered to the waitlist. Refused like a booking when the
+    new time is taken."""
     _check_may_act_for(actor, appointment)
     _check_within_window(start)
     if appointment.status != S.BOOKED:
@@ -412,6 +402,7 @@ def appointment_reschedule(
         start=start,
         for_patient=appointment.patient,
         online_only=_is_patient_actor(actor),
+        minutes=appointment.service.duration_minutes if appointment.service_id else None,
     )
     if slot is None or start <= timezone.now():
         raise Conflict("That time is not a free slot. Please choose another.", code="slot_taken")
@@ -517,10 +508,30 @@ def _emit_checked_in(appointment: Appointment, actor) -> None:
     )
 
 
+def check_in_window(start: datetime) -> tuple[datetime, datetime]:
+    """When an appointment starting at `start` may be checked in: from CHECK_IN_OPENS_HOURS_BEFORE
+    hours before it to the end of its day in the hospital's time zone."""
+    zone = slot_engine.local_zone()
+    next_day = timezone.localtime(start, zone).date() + timedelta(days=1)
+    opens = start - timedelta(hours=settings.CHECK_IN_OPENS_HOURS_BEFORE)
+    return opens, datetime.combine(next_day, time.min, tzinfo=zone)
+
+
+def _check_within_check_in_window(start: datetime) -> None:
+    opens, closes = check_in_window(start)
+    now = timezone.now()
+    if now < opens:
+        raise DomainError(f"Check-in opens on {_fmt(opens)}.", code="too_early")
+    if now >= closes:
+        raise DomainError("Check-in closed at the end of the appointment's day.", code="too_late")
+
+
 def appointment_check_in(*, actor: User, appointment: Appointment) -> Appointment:
-    """The patient has arrived: booked -> checked in. The clinical record opens the encounter
-    (through the `appointment.checked_in` event)."""
+    """The patient has arrived: booked -> checked in, only within the check-in window (see
+    `check_in_window`). The clinical record opens the encounter (through the
+    `appointment.checked_in` event)."""
     require(actor, Perm.APPOINTMENT_BOOK, "Your role may not check patients in.")
+    _check_within_check_in_window(appointment.start)
     with transaction.atomic():
         if not _transition(
             actor=actor,

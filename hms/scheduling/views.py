@@ -18,6 +18,7 @@ from hms.core.audit import audit_record_patients
 from hms.core.errors import DomainError
 from hms.core.forms import form_add_domain_error
 from hms.core.models import Department
+from hms.core.notifications import notifications_of
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.selectors import patient_by_mrn, patient_of_user
 from hms.scheduling import ical, selectors, services
@@ -35,7 +36,6 @@ from hms.scheduling.models import (
     Appointment,
     AppointmentStatus,
     BookingChannel,
-    Notification,
     ReminderOptOut,
     Schedule,
     ScheduleException,
@@ -273,8 +273,9 @@ def appointment_detail(request, appointment_id):
     except DomainError:
         raise Http404("No such appointment.") from None
     alternatives = []
+    now = timezone.now()
+    opens, closes = services.check_in_window(appointment.start)
     if appointment.status == S.BOOKED:
-        now = timezone.now()
         alternatives = free_slots(
             start=now,
             end=now + timedelta(days=14),
@@ -289,7 +290,10 @@ def appointment_detail(request, appointment_id):
             "alternatives": alternatives,
             "cancel_form": CancelForm(),
             "can_book": user_has_perm(request.user, Perm.APPOINTMENT_BOOK),
-            "started": appointment.start <= timezone.now(),
+            "started": appointment.start <= now,
+            "now": now,
+            "check_in_opens": opens,
+            "check_in_open": opens <= now < closes,
         },
     )
 
@@ -542,7 +546,7 @@ def portal_appointments(request):
         if patient
         else []
     )
-    notices = Notification.objects.filter(user=request.user)[:10]
+    notices = notifications_of(request.user)[:10]
     return render(
         request,
         "scheduling/portal_appointments.html",

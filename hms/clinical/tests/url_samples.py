@@ -100,6 +100,7 @@ URL_SAMPLES = {
     "clinical:lab-order-collect": _order,
     "clinical:lab-result-add": _order,
     "clinical:lab-result-release": _result,
+    "clinical:lab-result-correct": _result,
     "api-encounters-detail": _api("EncounterFactory"),
     "api-encounters-start": _api("EncounterFactory"),
     "api-encounters-close": _api("EncounterFactory"),
@@ -118,4 +119,5 @@ URL_SAMPLES = {
     "api-lab-orders-collect": _api("LabOrderFactory"),
     "api-lab-results-detail": _api("LabResultFactory"),
     "api-lab-results-release": _api("LabResultFactory"),
+    "api-lab-results-correct": _api("LabResultFactory"),
 }

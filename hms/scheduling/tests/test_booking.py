@@ -169,7 +169,8 @@ def test_a_walk_in_is_checked_in_at_once_and_announces_it(make_user, doctor):
     assert seen[0]["appointment_id"] == str(walk_in.pk)
 
 
-def test_check_in_emits_the_event_the_clinical_record_listens_to(make_user, doctor):
+def test_check_in_emits_the_event_the_clinical_record_listens_to(make_user, doctor, settings):
+    settings.CHECK_IN_OPENS_HOURS_BEFORE = 3 * 24  # the booking is two days ahead
     clerk = make_user(Role.RECEPTIONIST)
     appointment = services.appointment_book(
         actor=clerk, patient=PatientFactory(), practitioner=doctor, start=at(2, 10)
@@ -190,7 +191,8 @@ def test_check_in_emits_the_event_the_clinical_record_listens_to(make_user, doct
     assert payload["actor"] == clerk
 
 
-def test_an_appointment_cannot_be_checked_in_twice(make_user, doctor):
+def test_an_appointment_cannot_be_checked_in_twice(make_user, doctor, settings):
+    settings.CHECK_IN_OPENS_HOURS_BEFORE = 3 * 24  # the booking is two days ahead
     clerk = make_user(Role.RECEPTIONIST)
     appointment = services.appointment_book(
         actor=clerk, patient=PatientFactory(), practitioner=doctor, start=at(2, 10)
@@ -200,7 +202,10 @@ def test_an_appointment_cannot_be_checked_in_twice(make_user, doctor):
         services.appointment_check_in(actor=clerk, appointment=appointment)
 
 
-def test_encounter_events_move_the_visit_to_consultation_then_completed(make_user, doctor):
+def test_encounter_events_move_the_visit_to_consultation_then_completed(
+    make_user, doctor, settings
+):
+    settings.CHECK_IN_OPENS_HOURS_BEFORE = 3 * 24  # the booking is two days ahead
     from hms.core.events import emit
 
     clerk = make_user(Role.RECEPTIONIST)
