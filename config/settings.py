@@ -12,7 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from config.env import env_bool, env_int, env_list, env_str, load_dotenv
+from config.env import env_bool, env_int, env_list, env_networks, env_str, load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env")
@@ -158,10 +158,19 @@ SESSION_COOKIE_SAMESITE = "Lax"
 DEMO_2FA_EXEMPT = DEBUG and env_bool("DEMO_2FA_EXEMPT", True)
 OTP_TOTP_ISSUER = HOSPITAL_NAME
 
-# Lockout after repeated failures, per account and separately per IP address.
+# Proxies (addresses or networks) whose X-Forwarded-For names the client; nobody else's does.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+# Lockout after repeated failures: the account (from anywhere), and the (account, address)
+# pair. Never the address alone: a hospital's proxy or NAT puts every member of staff behind
+# one, and one person's typos must not lock out the whole hospital. An address only meets a
+# soft rate limit (LOGIN_RATE_PER_ADDRESS sign-in attempts a minute).
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=1) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "hms.core.net.client_ip"
+LOGIN_RATE_PER_ADDRESS = env_int("LOGIN_RATE_PER_ADDRESS", 60, minimum=1)
+# Patient self-registrations from one address per hour.
+REGISTRATION_RATE_PER_ADDRESS = env_int("REGISTRATION_RATE_PER_ADDRESS", 5, minimum=1)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "hms.accounts.views.lockout_response"
 AXES_USERNAME_CALLABLE = "hms.accounts.backends.axes_username"

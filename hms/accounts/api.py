@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from hms.accounts.api_auth import HasRolePermission
 from hms.accounts.middleware import two_factor_exempt
 from hms.accounts.services import api_token_issue
+from hms.accounts.throttle import SIGN_IN_REFUSED, sign_in_throttled
 from hms.core.api import json_error
 from hms.core.audit import audit_record
 from hms.core.permissions import ROLE_PERMISSIONS, Role
@@ -35,6 +36,8 @@ class TokenView(APIView):
 
     @extend_schema(request=TokenRequest, responses={200: TokenResponse}, auth=[])
     def post(self, request):
+        if sign_in_throttled(request._request):
+            return json_error("rate_limited", SIGN_IN_REFUSED, 429)
         body = TokenRequest(data=request.data)
         body.is_valid(raise_exception=True)
         user = authenticate(
