@@ -31,6 +31,7 @@ from hms.accounts.forms import (
     TotpCodeForm,
 )
 from hms.accounts.models import User
+from hms.accounts.throttle import REGISTRATION_REFUSED, registration_throttled
 from hms.core.access import public, require_perm, signed_in
 from hms.core.audit import audit_record
 from hms.core.errors import DomainError
@@ -84,7 +85,9 @@ def register(request):
     if request.user.is_authenticated:
         return redirect("core:dashboard")
     form = PatientRegistrationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and registration_throttled(request):
+        form.add_error(None, REGISTRATION_REFUSED)
+    elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.patient_account_register(
@@ -96,11 +99,9 @@ def register(request):
                 phone=data["phone"],
                 base_url=request.build_absolute_uri("/"),
             )
-        except DomainError as exc:
-            form.add_error("email", exc.message)
         except ValidationError as exc:
             form.add_error("password1", exc)
-        else:
+        else:  # the same page whether or not the email had an account (its owner is emailed)
             return redirect("accounts:register-done")
     return render(request, "accounts/register.html", {"form": form})
 
