@@ -15,7 +15,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from hms.accounts.models import ApiToken, StaffProfile, User
 from hms.core.audit import audit_record
-from hms.core.errors import Conflict, DomainError
+from hms.core.errors import Conflict, DomainError, NotFound
 from hms.core.events import emit
 from hms.core.mail import email_after_commit
 from hms.core.models import Department
@@ -359,14 +359,27 @@ def _revoke_api_tokens(user: User) -> None:
     ApiToken.objects.filter(user=user).delete()
 
 
-def api_token_issue(*, user: User) -> tuple[str, ApiToken]:
-    """Issue a bearer token; the caller sees the secret once, the database keeps only its hash."""
+def api_token_issue(*, user: User, two_factor: bool = False) -> tuple[str, ApiToken]:
+    """Issue a bearer token; the caller sees the secret once, the database keeps only its hash.
+    `two_factor`: the sign-in passed a TOTP code (administrators' tokens need it)."""
     secret = ApiToken.new_secret()
     with transaction.atomic():
         token = ApiToken.objects.create(
             user=user,
             digest=ApiToken.digest_of(secret),
             expires_at=timezone.now() + timedelta(hours=settings.API_TOKEN_TTL_HOURS),
+            two_factor=two_factor,
         )
-        audit_record(action="auth.api_token", actor=user, obj=user)
+        audit_record(
+            action="auth.api_token", actor=user, obj=user, details={"two_factor": two_factor}
+        )
     return secret, token
+
+
+def api_token_revoke(*, actor: User, token_id: int) -> None:
+    """A user revokes one of their own API tokens; anyone else's is not found."""
+    with transaction.atomic():
+        revoked, _ = ApiToken.objects.filter(pk=token_id, user=actor).delete()
+        if not revoked:
+            raise NotFound("No such token.")
+        audit_record(action="auth.api_token_revoke", actor=actor, obj=actor)

@@ -30,7 +30,7 @@ from hms.accounts.forms import (
     StaffForm,
     TotpCodeForm,
 )
-from hms.accounts.models import User
+from hms.accounts.models import ApiToken, User
 from hms.accounts.throttle import REGISTRATION_REFUSED, registration_throttled
 from hms.core.access import public, require_perm, signed_in
 from hms.core.audit import audit_record
@@ -185,6 +185,26 @@ def password_change(request):
     return render(
         request, "accounts/password_form.html", {"form": form, "title": "Change your password"}
     )
+
+
+@signed_in
+def api_tokens(request):
+    """The user's live REST API tokens, each with a button that revokes it."""
+    if request.method == "POST":
+        try:
+            services.api_token_revoke(actor=request.user, token_id=_id_or_zero(request.POST))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "The token is revoked.")
+        return redirect("accounts:api-tokens")
+    tokens = ApiToken.objects.live().filter(user=request.user).order_by("-created_at")
+    return render(request, "accounts/api_tokens.html", {"tokens": tokens})
+
+
+def _id_or_zero(data) -> int:
+    raw = data.get("token", "")
+    return int(raw) if raw.isdigit() and len(raw) < 19 else 0
 
 
 # --- Two-factor (TOTP) ------------------------------------------------------------------------
