@@ -459,14 +459,6 @@ def patient_find_possible_duplicates(
     return matches
 
 
-def patient_merges_for(*, patient: Patient) -> list[PatientMerge]:
-    return list(
-        PatientMerge.objects.filter(Q(survivor=patient) | Q(duplicate=patient)).select_related(
-            "survivor", "duplicate", "actor", "undone_by"
-        )
-    )
-
-
 # --- The chart ----------------------------------------------------------------------------
 
 
