@@ -66,7 +66,7 @@ class TokenView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request):
-        api_token_revoke(actor=request.user, token_id=request.auth.pk)
+        api_token_revoke(user=request.user, token_id=request.auth.pk)
         return Response(status=204)
 
 

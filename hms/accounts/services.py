@@ -386,13 +386,13 @@ def api_token_issue(*, user: User, two_factor: bool = False) -> tuple[str, ApiTo
     return secret, token
 
 
-def api_token_revoke(*, actor: User, token_id: int) -> None:
+def api_token_revoke(*, user: User, token_id: int) -> None:
     """A user revokes one of their own API tokens; anyone else's is not found."""
     with transaction.atomic():
-        revoked, _ = ApiToken.objects.filter(pk=token_id, user=actor).delete()
+        revoked, _ = ApiToken.objects.filter(pk=token_id, user=user).delete()
         if not revoked:
             raise NotFound("No such token.")
-        audit_record(action="auth.api_token_revoke", actor=actor, obj=actor)
+        audit_record(action="auth.api_token_revoke", actor=user, obj=user)
 
 
 # --- Two-factor enrolment --------------------------------------------------------------------

@@ -192,7 +192,7 @@ def api_tokens(request):
     """The user's live REST API tokens, each with a button that revokes it."""
     if request.method == "POST":
         try:
-            services.api_token_revoke(actor=request.user, token_id=_id_or_zero(request.POST))
+            services.api_token_revoke(user=request.user, token_id=_id_or_zero(request.POST))
         except DomainError as exc:
             messages.error(request, exc.message)
         else:

@@ -22,7 +22,7 @@ def test_the_sign_in_page_refuses_an_overlong_email(client):
 
 
 def test_registration_refuses_an_overlong_email(client):
-    from hms.accounts.tests.test_registration import FORM
+    from tests.test_self_registration import FORM
 
     response = client.post("/accounts/register/", {**FORM, "email": LONG_EMAIL})
     assert response.status_code == 200
