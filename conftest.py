@@ -28,6 +28,14 @@ def _tasks_run_in_process():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def make_user(db):
     def make(role: Role = Role.PATIENT, **kwargs):

@@ -1,5 +1,6 @@
 """Tiny helpers that read settings from the environment and fail loudly on bad values."""
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -55,3 +56,11 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated IP addresses or networks (10.0.0.5, 10.1.0.0/16, ::1)."""
+    try:
+        return [ipaddress.ip_network(item, strict=False) for item in env_list(name, [])]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must list IP addresses or networks: {exc}") from None

@@ -12,7 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from config.env import env_bool, env_int, env_list, env_str, load_dotenv
+from config.env import env_bool, env_int, env_list, env_networks, env_str, load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env")
@@ -167,10 +167,19 @@ SESSION_COOKIE_SAMESITE = "Lax"
 DEMO_2FA_EXEMPT = DEBUG and env_bool("DEMO_2FA_EXEMPT", True)
 OTP_TOTP_ISSUER = HOSPITAL_NAME
 
-# Lockout after repeated failures, per account and separately per IP address.
+# Proxies (addresses or networks) whose X-Forwarded-For names the client; nobody else's does.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+# Lockout after repeated failures: the account (from anywhere), and the (account, address)
+# pair. Never the address alone: a hospital's proxy or NAT puts every member of staff behind
+# one, and one person's typos must not lock out the whole hospital. An address only meets a
+# soft rate limit (LOGIN_RATE_PER_ADDRESS sign-in attempts a minute).
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=1) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "hms.core.net.client_ip"
+LOGIN_RATE_PER_ADDRESS = env_int("LOGIN_RATE_PER_ADDRESS", 60, minimum=1)
+# Patient self-registrations from one address per hour.
+REGISTRATION_RATE_PER_ADDRESS = env_int("REGISTRATION_RATE_PER_ADDRESS", 5, minimum=1)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "hms.accounts.views.lockout_response"
 AXES_USERNAME_CALLABLE = "hms.accounts.backends.axes_username"
@@ -302,6 +311,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "hms.core.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "hms.core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
@@ -364,7 +378,10 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"refusals_on_one_line": {"()": "hms.core.logs.RefusalsOnOneLine"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["refusals_on_one_line"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's own logger prints through our handler only (its default one doubled lines).

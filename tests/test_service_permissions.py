@@ -103,6 +103,7 @@ SELF_SERVICE = {
     accounts.password_reset_link_send,
     accounts.password_set,
     accounts.api_token_issue,
+    accounts.api_token_revoke,  # only the user's own tokens: anyone else's is not found
     accounts.two_factor_enrolment_start,
     accounts.two_factor_enrolment_confirm,
 }

@@ -4,6 +4,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
 from hms.accounts.models import User
+from hms.accounts.throttle import SIGN_IN_REFUSED, sign_in_throttled
 from hms.core.models import Department
 from hms.core.permissions import STAFF_ROLES, Role
 
@@ -19,6 +20,12 @@ class SignInForm(AuthenticationForm):
         "invalid_login": "The email or password is not right. If you registered recently, "
         "confirm your email first.",
     }
+
+    def clean(self):
+        # Before the password is checked: a throttled attempt does not count as a failure.
+        if self.request is not None and sign_in_throttled(self.request):
+            raise forms.ValidationError(SIGN_IN_REFUSED, code="rate_limited")
+        return super().clean()
 
 
 class NewPasswordForm(forms.Form):

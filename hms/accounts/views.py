@@ -30,7 +30,8 @@ from hms.accounts.forms import (
     StaffForm,
     TotpCodeForm,
 )
-from hms.accounts.models import User
+from hms.accounts.models import ApiToken, User
+from hms.accounts.throttle import REGISTRATION_REFUSED, registration_throttled
 from hms.core.access import public, require_perm, signed_in
 from hms.core.audit import audit_record
 from hms.core.errors import DomainError
@@ -84,7 +85,9 @@ def register(request):
     if request.user.is_authenticated:
         return redirect("core:dashboard")
     form = PatientRegistrationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and registration_throttled(request):
+        form.add_error(None, REGISTRATION_REFUSED)
+    elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.patient_account_register(
@@ -96,11 +99,9 @@ def register(request):
                 phone=data["phone"],
                 base_url=request.build_absolute_uri("/"),
             )
-        except DomainError as exc:
-            form.add_error("email", exc.message)
         except ValidationError as exc:
             form.add_error("password1", exc)
-        else:
+        else:  # the same page whether or not the email had an account (its owner is emailed)
             return redirect("accounts:register-done")
     return render(request, "accounts/register.html", {"form": form})
 
@@ -184,6 +185,26 @@ def password_change(request):
     return render(
         request, "accounts/password_form.html", {"form": form, "title": "Change your password"}
     )
+
+
+@signed_in
+def api_tokens(request):
+    """The user's live REST API tokens, each with a button that revokes it."""
+    if request.method == "POST":
+        try:
+            services.api_token_revoke(user=request.user, token_id=_id_or_zero(request.POST))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "The token is revoked.")
+        return redirect("accounts:api-tokens")
+    tokens = ApiToken.objects.live().filter(user=request.user).order_by("-created_at")
+    return render(request, "accounts/api_tokens.html", {"tokens": tokens})
+
+
+def _id_or_zero(data) -> int:
+    raw = data.get("token", "")
+    return int(raw) if raw.isdigit() and len(raw) < 19 else 0
 
 
 # --- Two-factor (TOTP) ------------------------------------------------------------------------

@@ -30,7 +30,11 @@ from hms.clinical.models import (
 from hms.core.errors import NotFound
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.models import Patient
-from hms.patients.selectors import patient_get_for_user, patient_of_user
+from hms.patients.selectors import (
+    patient_access_refused,
+    patient_get_for_user,
+    patient_of_user,
+)
 
 
 class Area(StrEnum):
@@ -69,8 +73,9 @@ def check_area(user, area: Area) -> None:
 
 def clinical_patient_get(*, user, patient_id, area: Area, action: str) -> Patient:
     """The patient whose `area` the user may read, with an audit row naming the patient. A
-    patient user asking for someone else gets NotFound."""
-    check_area(user, area)
+    patient user asking for someone else gets NotFound. A refusal is audited too."""
+    if not may_read(user, area):
+        raise patient_access_refused(user=user, patient_id=patient_id, action=action)
     if patient_id in (None, "") and is_portal_user(user):
         own = patient_of_user(user)
         if own is None:
@@ -162,7 +167,6 @@ def record_get_for_user(*, user, model, pk, action: str | None = None, queryset=
     """One clinical row, if the user may read its part of the record; audited with its patient.
     Unknown ids, other patients' rows and rows a patient may not see yet are all NotFound."""
     area = MODEL_AREAS[model]
-    check_area(user, area)
     try:
         obj = (queryset if queryset is not None else model.objects).get(pk=pk)
     except (model.DoesNotExist, ValueError, TypeError, ValidationError):

@@ -16,7 +16,7 @@ from hms.core.chart import ChartSection, sections_for
 from hms.core.errors import NotAllowed, NotFound
 from hms.core.memo import once_per_request
 from hms.core.permissions import Perm, Role, user_has_perm
-from hms.patients.models import Patient, PatientNameToken, PatientNameWord
+from hms.patients.models import Patient, PatientMerge, PatientNameToken, PatientNameWord
 from hms.patients.mrn import luhn_digit, mrn_format, mrn_is_valid
 from hms.patients.normalize import digits, fold
 
@@ -27,11 +27,37 @@ def patient_get_for_user(*, user, patient_id, action: str = "patient.view") -> P
     try:
         patient = Patient.objects.select_related("merged_into").get(pk=patient_id)
     except (Patient.DoesNotExist, ValueError, TypeError, ValidationError):
-        raise NotFound("No such patient.") from None
+        raise patient_access_refused(user=user, patient_id=patient_id, action=action) from None
     if not can_view_patient(user, patient):
-        raise NotFound("No such patient.")
+        raise patient_access_refused(user=user, patient_id=patient_id, action=action)
     audit_record(action=action, actor=user, obj=patient, patient=patient)
     return patient
+
+
+def patient_access_refused(*, user, patient_id, action: str) -> NotFound:
+    """A refused read of a patient's record leaves an audit row too (`<action>_denied`, naming
+    the id asked for, whether or not it exists): who probes for records is worth knowing.
+    Returns the NotFound for the caller to raise."""
+    ref = "" if patient_id is None else str(patient_id)[:64]
+    audit_record(
+        action=f"{action}_denied",
+        actor=user,
+        object_type="patients.patient",
+        object_id=ref,
+        patient=ref,
+    )
+    return NotFound("No such patient.")
+
+
+def patient_merges_recent(*, user, limit: int = 50) -> list[PatientMerge]:
+    """The latest merges, for the merge page: each names two patients, so each patient shown
+    leaves an audit row (one batch, three queries)."""
+    merges = list(
+        PatientMerge.objects.select_related("survivor", "duplicate", "actor", "undone_by")[:limit]
+    )
+    shown = [ref for m in merges for ref in (m.survivor_id, m.duplicate_id)]
+    audit_record_patients(action="patient.merge_list", actor=user, patients=shown)
+    return merges
 
 
 def can_view_patient(user, patient: Patient) -> bool:

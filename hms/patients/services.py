@@ -25,6 +25,9 @@ from hms.patients.normalize import digits, fold
 
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png"}
+# A few bytes of PNG can claim 20000 x 20000 pixels (a decompression bomb): refuse more pixels
+# than a camera takes, before anything decodes them.
+PHOTO_MAX_PIXELS = 50_000_000
 
 # Fields a caller may set through patient_create / patient_update.
 EDITABLE_FIELDS = frozenset(
@@ -90,11 +93,19 @@ def photo_check(photo: UploadedFile) -> None:
         photo.seek(0)
         with Image.open(photo) as image:
             kind = image.format
+            width, height = image.size
             image.verify()
+    except Image.DecompressionBombError:
+        kind, width, height = None, PHOTO_MAX_PIXELS, PHOTO_MAX_PIXELS
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        kind = None
+        kind, width, height = None, 0, 0
     finally:
         photo.seek(0)
+    if width * height > PHOTO_MAX_PIXELS:
+        raise DomainError(
+            "The photo has too many pixels.",
+            fields={"photo": [f"At most {PHOTO_MAX_PIXELS // 1_000_000} megapixels."]},
+        )
     if kind not in PHOTO_FORMATS:
         raise DomainError(
             "The photo must be a JPEG or PNG image.", fields={"photo": ["JPEG or PNG only."]}

@@ -242,7 +242,7 @@ def patient_merge(request):
                         f"{duplicate.mrn_display} is merged into {survivor.mrn_display}.",
                     )
                     return redirect("patients:chart", patient_id=merge.survivor_id)
-    merges = PatientMerge.objects.select_related("survivor", "duplicate", "actor", "undone_by")[:50]
+    merges = selectors.patient_merges_recent(user=request.user)
     return render(request, "patients/merge.html", {"form": form, "pair": pair, "merges": merges})
 
 

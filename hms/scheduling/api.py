@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from hms.accounts.api_auth import HasRolePermission
 from hms.accounts.models import User
+from hms.core.dates import OUT_OF_RANGE, date_in_range
 from hms.core.errors import DomainError, NotFound
 from hms.core.models import Department
 from hms.core.permissions import Perm, Role, user_has_perm
@@ -53,6 +54,8 @@ def parse_moment(value: str | None, field: str, *, default: datetime | None = No
         if day is None:
             raise ValidationError({field: "Give an ISO date or date-time."})
         moment = datetime.combine(day, datetime.min.time())
+    if not date_in_range(moment):
+        raise ValidationError({field: OUT_OF_RANGE})
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return moment
@@ -229,6 +232,9 @@ class WorkingHoursIO(serializers.ModelSerializer):
             "break_end",
             "location",
         ]
+        # Optional (the model's default applies); a check in validate() once read it as
+        # required and failed with a KeyError (a 500) when it was left out.
+        extra_kwargs = {"slot_minutes": {"min_value": 5}}
 
     def validate(self, attrs):
         if attrs["end_time"] <= attrs["start_time"]:
@@ -237,8 +243,6 @@ class WorkingHoursIO(serializers.ModelSerializer):
             raise ValidationError({"break_end": "Give both ends of the break, or neither."})
         if attrs.get("break_start") and attrs["break_end"] <= attrs["break_start"]:
             raise ValidationError({"break_end": "Must be after the break's start."})
-        if attrs["slot_minutes"] < 5:
-            raise ValidationError({"slot_minutes": "At least 5 minutes."})
         return attrs
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from hms.accounts.models import User
 from hms.core.access import public, require_perm
 from hms.core.audit import audit_record_patients
+from hms.core.dates import date_in_range
 from hms.core.errors import DomainError
 from hms.core.forms import form_add_domain_error
 from hms.core.models import Department
@@ -59,11 +60,13 @@ def _id(raw) -> int | None:
 
 
 def _date(text: str):
-    """parse_date, but None for a well-formed impossible date (2026-02-31) instead of a crash."""
+    """parse_date, but None for a well-formed impossible date (2026-02-31) or one outside the
+    years a hospital means (9999-12-31 overflowed a week later) instead of a crash."""
     try:
-        return parse_date(text or "")
+        day = parse_date(text or "")
     except ValueError:
         return None
+    return day if day is not None and date_in_range(day) else None
 
 
 def _day_from(request, key: str = "day"):
@@ -80,6 +83,8 @@ def _moment(text: str | None) -> datetime | None:
     try:
         moment = parse_datetime(re.sub(r" (\d\d:?\d\d)$", r"+\1", (text or "").strip()))
     except ValueError:  # well-formed but impossible (2026-02-31T10:00): not a moment
+        return None
+    if moment is not None and not date_in_range(moment):
         return None
     if moment is not None and timezone.is_naive(moment):
         moment = timezone.make_aware(moment)

@@ -1,5 +1,7 @@
 import datetime
 import io
+import struct
+import zlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -31,9 +33,29 @@ def image(kind: str = "PNG", size=(8, 8)) -> SimpleUploadedFile:
     return SimpleUploadedFile(f"x.{kind.lower()}", buffer.getvalue())
 
 
+def png_bomb(width: int = 20_000, height: int = 20_000) -> SimpleUploadedFile:
+    """A few dozen bytes of PNG that claim width x height pixels (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"") + chunk(b"IEND", b"")
+    return SimpleUploadedFile("bomb.png", data)
+
+
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
+
+
+def test_a_photo_claiming_more_pixels_than_a_camera_takes_is_refused_before_decoding():
+    assert len(png_bomb().read()) < 100
+    for bomb in (png_bomb(), png_bomb(8_000, 8_000)):  # beyond, and within, PIL's own bomb limit
+        with pytest.raises(DomainError) as refused:
+            PatientFactory(photo=bomb)
+        assert "megapixels" in str(refused.value.fields["photo"])
 
 
 def test_registration_records_every_detail_and_an_audit_row(make_user):
@@ -130,6 +152,7 @@ def test_the_registration_page_shows_field_errors_never_a_500(client_for):
         {**FORM, "birth_date": "31/02/2000"},
         {**FORM, "email": "not-an-email"},
         {**FORM, "photo": SimpleUploadedFile("x.png", b"not an image")},
+        {**FORM, "photo": png_bomb()},
         {**FORM, "identifier_system": "passport"},
     ):
         response = client.post("/patients/new/", data)
