@@ -205,21 +205,23 @@ def _bootstrap_dir() -> Path:
 STATICFILES_DIRS = [("bootstrap", _bootstrap_dir())]
 
 # --- Email ----------------------------------------------------------------------------------
-# Development prints mail to the console; production defaults to the local mail server on
-# port 25, as Django itself does (set EMAIL_URL for anything else).
-EMAIL_URL = env_str("EMAIL_URL", "console://" if DEBUG else "smtp://localhost:25?tls=0")
+# Development writes each message to a file in $VAR_DIR/mail (links unbroken, to click);
+# production defaults to the local mail server on port 25, as Django itself does (set
+# EMAIL_URL for anything else).
+EMAIL_URL = env_str("EMAIL_URL", "file://" if DEBUG else "smtp://localhost:25?tls=0")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@hms.local")
 
 
 def _mailer(url: str) -> dict:
-    """EMAIL_URL -> Django's MAILERS entry: console://, locmem://, file:///path, smtp(s)://..."""
+    """EMAIL_URL -> Django's MAILERS entry: console://, locmem://, file:///path (one readable
+    file per message; file:// alone is $VAR_DIR/mail), smtp(s)://..."""
     parts = urlsplit(url)
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     backends = {
         "console": "django.core.mail.backends.console.EmailBackend",
         "locmem": "django.core.mail.backends.locmem.EmailBackend",
         "dummy": "django.core.mail.backends.dummy.EmailBackend",
-        "file": "django.core.mail.backends.filebased.EmailBackend",
+        "file": "hms.core.mail_backends.FolderEmailBackend",
         "smtp": "django.core.mail.backends.smtp.EmailBackend",
         "smtps": "django.core.mail.backends.smtp.EmailBackend",
     }

@@ -117,3 +117,15 @@ def test_every_environment_variable_the_settings_read_is_in_env_example():
     )
     assert read, "the settings read no variables? the pattern is out of date"
     assert read - documented == set(), "add these to .env.example"
+
+
+def test_development_mail_lands_as_one_clickable_file_per_message_in_var_mail(tmp_path):
+    link = "https://127.0.0.1:8000/accounts/confirm/" + "x" * 120 + "/"
+    code = (
+        "from django.core.mail import send_mail; "
+        f"send_mail('Confirm your email', 'Open {link}', 'hms@example.org', ['pat@example.org'])"
+    )
+    result = manage("shell", "--no-imports", "-c", code, tmp_path=tmp_path, DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    [message] = (tmp_path / "mail").iterdir()
+    assert f"Open {link}" in message.read_text().splitlines()
