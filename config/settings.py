@@ -303,6 +303,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hms.core.api.document_errors",
+    ],
     # Several models have a `kind` or `status` field; name each enum after its model so the
     # schema has stable names (and drf-spectacular no warnings). Add yours when you add one.
     "ENUM_NAME_OVERRIDES": {

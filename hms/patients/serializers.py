@@ -1,5 +1,7 @@
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from hms.core.api import ErrorDetailOut
 from hms.core.errors import DomainError
 from hms.core.phones import PhoneSerializerField
 from hms.patients.models import IdentifierSystem, Patient, PatientIdentifier
@@ -79,6 +81,17 @@ class DuplicateMatchSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField())
 
 
+class PossibleDuplicateDetail(ErrorDetailOut):
+    matches = DuplicateMatchSerializer(many=True)
+
+
+class PossibleDuplicateOut(serializers.Serializer):
+    """409 `possible_duplicate`: the error, with the similar records."""
+
+    error = PossibleDuplicateDetail()
+
+
+@extend_schema_serializer(many=False)  # one page object, though it answers the list action
 class PatientPageSerializer(serializers.Serializer):
     results = PatientSerializer(many=True)
     page = serializers.IntegerField()
