@@ -2,6 +2,7 @@
 
 import difflib
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -12,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hms.core.audit import audit_record, audit_record_patients
+from hms.core.audit_labels import PatientLabel
 from hms.core.chart import ChartSection, sections_for
 from hms.core.errors import NotAllowed, NotFound
 from hms.core.permissions import Perm, Role, user_has_perm
@@ -116,6 +118,31 @@ def patient_by_mrn(text: str) -> Patient | None:
     if not candidates:
         return None
     return Patient.objects.current().filter(mrn__in=candidates).first()
+
+
+def patient_refs_for_mrn(text: str) -> list[str]:
+    """Ids (as the audit trail stores them) of the patients whose MRN is typed here, merged
+    records included: their history stays reachable by the MRN printed on old papers."""
+    candidates = _mrn_candidates(text or "")
+    if not candidates:
+        return []
+    return [
+        str(pk) for pk in Patient.objects.filter(mrn__in=candidates).values_list("pk", flat=True)
+    ]
+
+
+def patient_audit_labels(refs) -> dict[str, PatientLabel]:
+    """Name and MRN of each reference that is a patient id (others are ignored), one query."""
+    ids = set()
+    for ref in refs:
+        try:
+            ids.add(uuid.UUID(str(ref)))
+        except ValueError:
+            continue
+    rows = Patient.objects.filter(pk__in=ids).only(
+        "pk", "mrn", "given_name", "middle_names", "family_name"
+    )
+    return {str(p.pk): PatientLabel(p.full_name, p.mrn_display) for p in rows}
 
 
 def _mrn_candidates(text: str) -> list[str]:
