@@ -21,7 +21,7 @@ def audit_events_search(
 ) -> QuerySet[AuditEvent]:
     """The audit trail, newest first, filtered by what an administrator asks for. `mrn` finds
     the events of the patient with that MRN (typed with or without its dash)."""
-    events = AuditEvent.objects.order_by("-seq")
+    events = AuditEvent.objects.order_by("-id")
     if mrn:
         events = events.filter(patient_ref__in=patient_refs_for_mrn(mrn))
     if action:

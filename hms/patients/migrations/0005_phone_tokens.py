@@ -47,7 +47,7 @@ def forward(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0003_postgresql_trigram_indexes"),
+        ("patients", "0004_mrn_from_a_sequence"),
     ]
 
     operations = [
