@@ -1,4 +1,8 @@
-"""Every write to accounts: one transaction each, audited, side effects after commit."""
+"""Every write to accounts: one transaction each, audited, side effects after commit.
+
+Staff administration checks its actor's permission. The self-service writes (sign-up, email
+confirmation, forgotten and changed passwords, API tokens) take no actor: they act on `user`,
+who proved to be that person by a password or an emailed link's token checked by the caller."""
 
 from datetime import date, timedelta
 
@@ -13,12 +17,13 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from hms.accounts.models import ApiToken, StaffProfile, User
+from hms.core.access import require
 from hms.core.audit import audit_record
 from hms.core.errors import Conflict, DomainError
 from hms.core.events import emit
 from hms.core.mail import email_after_commit
 from hms.core.models import Department
-from hms.core.permissions import STAFF_ROLES, Role
+from hms.core.permissions import STAFF_ROLES, Perm, Role
 
 
 def _email_taken(email: str, *, exclude_pk=None) -> bool:
@@ -145,6 +150,7 @@ def staff_create(
     phone: str = "",
 ) -> User:
     """An administrator adds a staff member, who receives a link to choose a password."""
+    require(actor, Perm.STAFF_MANAGE)
     if role not in STAFF_ROLES:
         raise DomainError(
             "Choose a staff role.", code="invalid_role", fields={"role": "Not a staff role."}
@@ -223,6 +229,7 @@ def staff_update(
     phone: str = "",
 ) -> User:
     """Change a staff member's details and role; a role change is audited with old and new."""
+    require(actor, Perm.STAFF_MANAGE)
     if role not in STAFF_ROLES:
         raise DomainError(
             "Choose a staff role.", code="invalid_role", fields={"role": "Not a staff role."}
@@ -278,6 +285,7 @@ def staff_update(
 
 def staff_set_active(*, actor: User, user: User, active: bool) -> User:
     """Deactivating a staff member ends their sessions and API tokens at once."""
+    require(actor, Perm.STAFF_MANAGE)
     if user.pk == actor.pk and not active:
         raise DomainError("You cannot deactivate your own account.", code="own_account")
     with transaction.atomic():
@@ -300,6 +308,7 @@ def password_reset_link_send(*, user: User, base_url: str) -> None:
 
 def staff_reset_password(*, actor: User, user: User, base_url: str) -> None:
     """The old password stops working now; the staff member gets a link to choose a new one."""
+    require(actor, Perm.STAFF_MANAGE)
     with transaction.atomic():
         user.set_unusable_password()
         user.save(update_fields=["password"])

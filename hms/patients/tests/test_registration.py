@@ -56,24 +56,32 @@ def test_registration_records_every_detail_and_an_audit_row(make_user):
     assert event.actor == clerk and event.patient_ref == str(patient.pk)
 
 
-def test_a_birth_date_in_the_future_is_refused():
-    with pytest.raises(DomainError):
-        patient_create(
-            actor=None, given_name="A", family_name="B", birth_date=datetime.date(2999, 1, 1)
-        )
-
-
-def test_a_birth_date_before_1900_is_refused():
+def test_a_birth_date_in_the_future_is_refused(make_user):
     with pytest.raises(DomainError) as refused:
         patient_create(
-            actor=None, given_name="A", family_name="B", birth_date=datetime.date(1899, 12, 31)
+            actor=make_user(Role.RECEPTIONIST),
+            given_name="A",
+            family_name="B",
+            birth_date=datetime.date(2999, 1, 1),
         )
     assert "birth_date" in refused.value.fields
 
 
-def test_phone_numbers_are_stored_in_e164_and_one_that_does_not_parse_is_refused():
+def test_a_birth_date_before_1900_is_refused(make_user):
+    with pytest.raises(DomainError) as refused:
+        patient_create(
+            actor=make_user(Role.RECEPTIONIST),
+            given_name="A",
+            family_name="B",
+            birth_date=datetime.date(1899, 12, 31),
+        )
+    assert "birth_date" in refused.value.fields
+
+
+def test_phone_numbers_are_stored_in_e164_and_one_that_does_not_parse_is_refused(make_user):
+    clerk = make_user(Role.RECEPTIONIST)
     patient = patient_create(
-        actor=None,
+        actor=clerk,
         given_name="A",
         family_name="B",
         birth_date=datetime.date(1990, 1, 1),
@@ -82,7 +90,7 @@ def test_phone_numbers_are_stored_in_e164_and_one_that_does_not_parse_is_refused
     )
     assert (patient.phone, patient.emergency_contact_phone) == ("+447700900555", "+33123456789")
     with pytest.raises(DomainError) as refused:
-        patient_update(actor=None, patient=patient, next_of_kin_phone="call me maybe!!")
+        patient_update(actor=clerk, patient=patient, next_of_kin_phone="call me maybe!!")
     assert "next_of_kin_phone" in refused.value.fields
 
 
@@ -190,8 +198,10 @@ def test_the_edit_page_saves_changes(client_for):
     assert patient.city == "York" and patient.given_name == "Jonathan"
 
 
-def test_a_nurse_may_register_but_a_pharmacist_may_not(client_for):
+def test_a_nurse_may_register_but_a_pharmacist_may_not(client_for, make_user):
     assert client_for(Role.NURSE).get("/patients/new/").status_code == 200
+    pharmacist = client_for(user=make_user(Role.PHARMACIST))
+    assert pharmacist.get("/patients/new/").status_code == 403
 
 
 def test_a_pharmacist_may_not_open_the_registration_page(client_for):

@@ -153,7 +153,7 @@ def test_an_urgent_overbooking_needs_the_overbook_permission_and_is_marked(make_
     assert urgent.overbooked and urgent.kind == BookingKind.URGENT
 
 
-def test_a_walk_in_is_checked_in_at_once_and_opens_the_encounter(make_user, doctor):
+def test_a_walk_in_is_checked_in_at_once_and_announces_it(make_user, doctor):
     seen = []
     handler = subscribe("appointment.checked_in")(lambda **payload: seen.append(payload))
     try:

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from faker import Faker
 
+from hms.core.access import as_system
 from hms.core.demo import DemoContext, print_demo_accounts
 from hms.core.models import Hospital
 
@@ -44,7 +45,7 @@ class Command(BaseCommand):
                 if exc.name != f"{config.name}.demo":
                     raise
                 continue
-            with transaction.atomic():
+            with transaction.atomic(), as_system():
                 module.seed(ctx)
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         print_demo_accounts(self.stdout)
