@@ -1,4 +1,5 @@
-"""A phone number typed at sign-up or on a staff record must parse (issue 8, point 4)."""
+"""A phone number typed at sign-up (which also registers the patient) or on a staff record must
+parse (issue 8, point 4)."""
 
 import pytest
 
@@ -9,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_self_registration_refuses_a_phone_that_is_not_a_number(client):
-    from hms.accounts.tests.test_registration import FORM
+    from tests.test_self_registration import FORM
 
     response = client.post("/accounts/register/", {**FORM, "phone": "call me maybe!!"})
     assert response.status_code == 200
