@@ -123,6 +123,7 @@ HELPERS = {
     patients.name_words,
     patients.name_words_of,
     patients.photo_check,
+    patients.birth_date_check,
     scheduling.notify,
 }
 
