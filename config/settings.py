@@ -9,10 +9,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from config.env import env_bool, env_int, env_list, env_networks, env_str, load_dotenv
+from config.env import env_bool, env_choice, env_int, env_list, env_networks, env_str, load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env")
@@ -195,6 +196,8 @@ try:
     zoneinfo.ZoneInfo(TIME_ZONE)
 except (zoneinfo.ZoneInfoNotFoundError, ValueError):
     raise ImproperlyConfigured(f"TIME_ZONE {TIME_ZONE!r} is not an IANA time zone") from None
+# Phone numbers typed without a country code are read in this region (ISO 3166 code).
+PHONE_DEFAULT_REGION = env_choice("PHONE_DEFAULT_REGION", "GB", phonenumbers.SUPPORTED_REGIONS)
 USE_I18N = True
 USE_TZ = True
 
@@ -223,21 +226,23 @@ def _bootstrap_dir() -> Path:
 STATICFILES_DIRS = [("bootstrap", _bootstrap_dir())]
 
 # --- Email ----------------------------------------------------------------------------------
-# Development prints mail to the console; production defaults to the local mail server on
-# port 25, as Django itself does (set EMAIL_URL for anything else).
-EMAIL_URL = env_str("EMAIL_URL", "console://" if DEBUG else "smtp://localhost:25?tls=0")
+# Development writes each message to a file in $VAR_DIR/mail (links unbroken, to click);
+# production defaults to the local mail server on port 25, as Django itself does (set
+# EMAIL_URL for anything else).
+EMAIL_URL = env_str("EMAIL_URL", "file://" if DEBUG else "smtp://localhost:25?tls=0")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@hms.local")
 
 
 def _mailer(url: str) -> dict:
-    """EMAIL_URL -> Django's MAILERS entry: console://, locmem://, file:///path, smtp(s)://..."""
+    """EMAIL_URL -> Django's MAILERS entry: console://, locmem://, file:///path (one readable
+    file per message; file:// alone is $VAR_DIR/mail), smtp(s)://..."""
     parts = urlsplit(url)
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     backends = {
         "console": "django.core.mail.backends.console.EmailBackend",
         "locmem": "django.core.mail.backends.locmem.EmailBackend",
         "dummy": "django.core.mail.backends.dummy.EmailBackend",
-        "file": "django.core.mail.backends.filebased.EmailBackend",
+        "file": "hms.core.mail_backends.FolderEmailBackend",
         "smtp": "django.core.mail.backends.smtp.EmailBackend",
         "smtps": "django.core.mail.backends.smtp.EmailBackend",
     }
@@ -332,6 +337,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hms.core.api.document_errors",
+    ],
     # Several models have a `kind` or `status` field; name each enum after its model so the
     # schema has stable names (and drf-spectacular no warnings). Add yours when you add one.
     "ENUM_NAME_OVERRIDES": {

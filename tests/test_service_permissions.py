@@ -127,6 +127,7 @@ HELPERS = {
     patients.name_words_of,
     patients.photo_check,
     scheduling.check_in_window,
+    patients.birth_date_check,
 }
 
 

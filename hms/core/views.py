@@ -16,7 +16,7 @@ from hms.core.models import Department
 from hms.core.navigation import menu_for, planned_for
 from hms.core.notifications import notifications_of
 from hms.core.permissions import Perm, Role
-from hms.core.selectors import audit_events_search, hospital_get
+from hms.core.selectors import audit_events_search, audit_rows, hospital_get
 
 
 @public
@@ -79,9 +79,8 @@ def audit_list(request):
     page = Paginator(events.select_related(None), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
-        request, "core/audit_list.html", {"form": form, "page": page, "query": query.urlencode()}
-    )
+    context = {"form": form, "page": page, "rows": audit_rows(page), "query": query.urlencode()}
+    return render(request, "core/audit_list.html", context)
 
 
 class _Echo:

@@ -1,8 +1,9 @@
 from django import forms
-from django.utils import timezone
 
+from hms.core.errors import DomainError
+from hms.core.phones import PhoneFormField
 from hms.patients.models import IdentifierSystem, Patient
-from hms.patients.services import PHOTO_MAX_BYTES
+from hms.patients.services import PHOTO_MAX_BYTES, birth_date_check
 
 DEMOGRAPHIC_FIELDS = [
     "given_name", "middle_names", "family_name", "birth_date", "sex", "gender_identity",
@@ -38,6 +39,9 @@ class PatientForm(forms.ModelForm):
     identifier_value = forms.CharField(
         label="Extra identifier: value", max_length=100, required=False
     )
+    phone = PhoneFormField(required=False)
+    emergency_contact_phone = PhoneFormField(required=False)
+    next_of_kin_phone = PhoneFormField(required=False)
 
     class Meta:
         model = Patient
@@ -51,8 +55,10 @@ class PatientForm(forms.ModelForm):
 
     def clean_birth_date(self):
         born = self.cleaned_data["birth_date"]
-        if born and born > timezone.localdate():
-            raise forms.ValidationError("The date of birth cannot be in the future.")
+        try:
+            birth_date_check(born)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
         return born
 
     def clean_photo(self):

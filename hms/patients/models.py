@@ -167,6 +167,24 @@ class PatientNameToken(models.Model):
         return self.token
 
 
+class PatientPhoneToken(models.Model):
+    """A key of a patient's phone number (see normalize.phone_tokens): all its digits, and each
+    ending of the national number, so a number typed in full, in national form or only its last
+    digits is found by a prefix range on a plain B-tree index."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="phone_tokens")
+    token = models.CharField(max_length=20)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "token"], name="patient_phone_token_unique")
+        ]
+        indexes = [models.Index(fields=["token", "patient"], name="patient_phone_token_idx")]
+
+    def __str__(self) -> str:
+        return self.token
+
+
 class PatientNameWord(models.Model):
     """Every distinct name word ever registered: the small vocabulary that a mistyped search
     word is corrected against (typo tolerance without scanning the patients)."""

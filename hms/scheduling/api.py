@@ -7,6 +7,7 @@ need their role's permission, a patient reaches only their own record (others ge
 
 from datetime import datetime, timedelta
 
+from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -14,11 +15,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hms.accounts.api_auth import HasRolePermission
 from hms.accounts.models import User
+from hms.core.api import WallClockTimeField
 from hms.core.dates import OUT_OF_RANGE, date_in_range
 from hms.core.errors import DomainError, NotFound
 from hms.core.models import Department
@@ -221,6 +224,11 @@ class SlotListView(APIView):
 
 
 class WorkingHoursIO(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.TimeField: WallClockTimeField,
+    }
+
     class Meta:
         model = WorkingHours
         fields = [
@@ -382,6 +390,7 @@ class AppointmentViewSet(viewsets.ViewSet):
     """Appointments (FHIR Appointment). POST books (409 `slot_taken` when the time is gone)."""
 
     queryset = Appointment.objects.none()  # for the schema's path types only
+    pagination_class = PageNumberPagination  # the list is paged (and so documented)
     permission_classes = [HasRolePermission]
     required_perms = {
         "list": "signed_in",
@@ -430,17 +439,11 @@ class AppointmentViewSet(viewsets.ViewSet):
             end=end,
             status=params.get("status") or None,
         )
-        paginator = self.paginator_class()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         if not patient:
             selectors.appointments_audit_shown(user=request.user, appointments=page)
         return paginator.get_paginated_response(AppointmentOut(page, many=True).data)
-
-    @property
-    def paginator_class(self):
-        from rest_framework.pagination import PageNumberPagination
-
-        return PageNumberPagination
 
     @extend_schema(responses=AppointmentOut)
     def retrieve(self, request, pk=None):

@@ -89,6 +89,56 @@ def test_a_birth_date_in_the_future_is_refused(make_user):
     assert "birth_date" in refused.value.fields
 
 
+def test_a_birth_date_before_1900_is_refused(make_user):
+    with pytest.raises(DomainError) as refused:
+        patient_create(
+            actor=make_user(Role.RECEPTIONIST),
+            given_name="A",
+            family_name="B",
+            birth_date=datetime.date(1899, 12, 31),
+        )
+    assert "birth_date" in refused.value.fields
+
+
+def test_phone_numbers_are_stored_in_e164_and_one_that_does_not_parse_is_refused(make_user):
+    clerk = make_user(Role.RECEPTIONIST)
+    patient = patient_create(
+        actor=clerk,
+        given_name="A",
+        family_name="B",
+        birth_date=datetime.date(1990, 1, 1),
+        phone="07700 900555",
+        emergency_contact_phone="+33 1 23 45 67 89",
+    )
+    assert (patient.phone, patient.emergency_contact_phone) == ("+447700900555", "+33123456789")
+    with pytest.raises(DomainError) as refused:
+        patient_update(actor=clerk, patient=patient, next_of_kin_phone="call me maybe!!")
+    assert "next_of_kin_phone" in refused.value.fields
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("phone", "call me maybe!!", "Enter a phone number"),
+        ("emergency_contact_phone", "12", "Enter a phone number"),
+        ("birth_date", "1899-12-31", "cannot be before 1900"),
+    ],
+)
+def test_the_registration_form_refuses_a_bad_phone_or_birth_date(client_for, field, value, message):
+    response = client_for(Role.RECEPTIONIST).post("/patients/new/", {**FORM, field: value})
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not Patient.objects.exists()
+
+
+def test_the_registration_form_stores_a_national_number_in_e164(client_for):
+    response = client_for(Role.RECEPTIONIST).post(
+        "/patients/new/", {**FORM, "phone": "07700 900555"}
+    )
+    assert response.status_code == 302
+    assert Patient.objects.get().phone == "+447700900555"
+
+
 def test_an_identifier_already_recorded_for_another_patient_is_refused_whole():
     PatientFactory(identifiers=[{"system": "passport", "value": "P1"}])
     with pytest.raises(Conflict):
@@ -193,7 +243,8 @@ def test_a_self_registered_portal_account_gets_its_own_record():
         phone="07700 555111",
         base_url="http://testserver/",
     )
-    assert Patient.objects.get(user=user).search_phone == "07700555111"
+    patient = Patient.objects.get(user=user)
+    assert patient.phone == "+447700555111" and patient.search_phone == "447700555111"
 
 
 def test_an_identifier_recorded_by_mistake_is_removed_from_the_edit_page_and_audited(client_for):
