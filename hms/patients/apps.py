@@ -8,8 +8,8 @@ class PatientsConfig(AppConfig):
 
     def ready(self):
         from hms.core.audit_labels import register_patient_lookups
-        from hms.patients import selectors, services  # noqa: F401  (event subscribers)
+        from hms.patients import search, selectors, services  # noqa: F401  (event subscribers)
 
         register_patient_lookups(
-            labels=selectors.patient_audit_labels, refs_for_mrn=selectors.patient_refs_for_mrn
+            labels=selectors.patient_audit_labels, refs_for_mrn=search.patient_refs_for_mrn
         )

@@ -21,7 +21,8 @@ from hms.core.forms import form_add_domain_error
 from hms.core.models import Department
 from hms.core.notifications import notifications_of
 from hms.core.permissions import Perm, Role, user_has_perm
-from hms.patients.selectors import patient_by_mrn, patient_of_user
+from hms.patients.search import patient_by_mrn
+from hms.patients.selectors import patient_of_user
 from hms.scheduling import ical, selectors, services
 from hms.scheduling.forms import (
     CancelForm,

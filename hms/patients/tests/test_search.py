@@ -5,7 +5,7 @@ import pytest
 from hms.core.errors import NotAllowed
 from hms.core.models import AuditEvent
 from hms.core.permissions import Role
-from hms.patients.selectors import parse_query, patient_search
+from hms.patients.search import parse_query, patient_search
 from hms.patients.services import patient_merge
 from hms.patients.tests.factories import PatientFactory
 
