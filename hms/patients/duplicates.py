@@ -1,11 +1,11 @@
 """Duplicate detection: existing records that may be the same person as one being registered."""
 
-import difflib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.db.models import Q
+from rapidfuzz import fuzz
 
 from hms.core.audit import audit_record_patients
 from hms.patients.models import Patient
@@ -28,13 +28,7 @@ def name_similarity(given_a: str, family_a: str, given_b: str, family_b: str) ->
     swapped = fold(f"{family_a} {given_a}")
     if not a or not b:
         return 0.0
-    return max(
-        difflib.SequenceMatcher(None, a, b).ratio(),
-        difflib.SequenceMatcher(None, swapped, b).ratio(),
-        difflib.SequenceMatcher(
-            None, " ".join(sorted(a.split())), " ".join(sorted(b.split()))
-        ).ratio(),
-    )
+    return max(fuzz.ratio(a, b), fuzz.ratio(swapped, b), fuzz.token_sort_ratio(a, b)) / 100
 
 
 def patient_find_possible_duplicates(

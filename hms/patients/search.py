@@ -8,6 +8,8 @@ from datetime import date
 
 from django.db import connection
 from django.db.models import Q
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from hms.core.audit import audit_record, audit_record_patients
 from hms.core.errors import NotAllowed
@@ -231,22 +233,6 @@ def _phone_match_ids(keys: list[str]) -> list:
     return list(dict.fromkeys(ids[:MAX_CANDIDATES]))
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Optimal string alignment distance: insertions, deletions, substitutions and swaps of
-    two neighbouring letters ('jhon' -> 'john') each count as one typo."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, char_b in enumerate(b, 1):
-            cost = 0 if char_a == char_b else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[-1]
-
-
 def _corrections(words: list[str]) -> dict[str, list[str]]:
     """For each word that starts no known name word, the nearest known words (typo tolerance).
     Looks only at the vocabulary of distinct name words sharing the first letter (or the next
@@ -258,12 +244,15 @@ def _corrections(words: list[str]) -> dict[str, list[str]]:
         nearby = PatientNameWord.objects.filter(
             _prefix_range("word", word[0]) | _prefix_range("word", word[1:3])
         ).values_list("word", flat=True)[:5000]
+        # Optimal string alignment: an insertion, deletion, substitution or swap of two
+        # neighbouring letters ('jhon' -> 'john') each count as one typo.
         allowed = 1 if len(word) <= 5 else 2
-        scored = [(edit_distance(word, known), known) for known in nearby]
-        scored = [(d, known) for d, known in scored if d <= allowed]
+        scored = process.extract(
+            word, list(nearby), scorer=OSA.distance, score_cutoff=allowed, limit=None
+        )
         if scored:
-            best = min(d for d, _ in scored)
-            fixes[word] = sorted(known for d, known in scored if d == best)
+            best = min(distance for _, distance, _ in scored)
+            fixes[word] = sorted(known for known, distance, _ in scored if distance == best)
     return fixes
 
 
