@@ -7,4 +7,4 @@ class PatientsConfig(AppConfig):
     verbose_name = "Patients"
 
     def ready(self):
-        from hms.patients import services  # noqa: F401  (event subscribers)
+        from hms.patients import dashboard, services  # noqa: F401  (event subscribers, counts)

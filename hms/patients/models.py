@@ -104,7 +104,7 @@ class Patient(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.full_name} ({self.mrn})"
+        return f"{self.full_name} ({self.mrn_display})"
 
     @property
     def full_name(self) -> str:

@@ -264,7 +264,8 @@ def appointment_book(
 
     Exactly one of two bookings of the same or overlapping time wins: the database refuses the
     other (Conflict `slot_taken`; `patient_busy` when the patient is already booked then).
-    Walk-ins and urgent bookings need the overbook permission, may overlap, and are marked."""
+    Walk-ins (reception and clinicians) and urgent bookings (clinicians) may overlap booked
+    slots and are marked."""
     _check_may_act_for(actor, patient)
     _check_within_window(start)
     if patient.merged_into_id is not None or not patient.is_active:
@@ -274,8 +275,11 @@ def appointment_book(
         raise NotFound("This practitioner takes no appointments.", code="no_schedule")
     overbook = kind != BookingKind.REGULAR
     if overbook:
-        if not user_has_perm(actor, Perm.APPOINTMENT_OVERBOOK):
-            raise NotAllowed("Walk-ins and urgent bookings need the overbook permission.")
+        walk_in = kind == BookingKind.WALK_IN
+        if not user_has_perm(
+            actor, Perm.APPOINTMENT_WALK_IN if walk_in else Perm.APPOINTMENT_OVERBOOK
+        ):
+            raise NotAllowed(f"Your role may not book {BookingKind(kind).label.lower()} visits.")
         minutes = service.duration_minutes if service else 15
         end, location = start + timedelta(minutes=minutes), ""
     else:

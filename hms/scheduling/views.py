@@ -15,11 +15,11 @@ from django.views.decorators.http import require_POST
 from hms.accounts.models import User
 from hms.core.access import public, require_perm
 from hms.core.audit import audit_record_patients
-from hms.core.errors import DomainError
+from hms.core.errors import DomainError, NotFound
 from hms.core.forms import form_add_domain_error
 from hms.core.models import Department
 from hms.core.permissions import Perm, Role, user_has_perm
-from hms.patients.selectors import patient_by_mrn, patient_of_user
+from hms.patients.selectors import patient_get_for_user, patient_of_user
 from hms.scheduling import ical, selectors, services
 from hms.scheduling.forms import (
     CancelForm,
@@ -100,6 +100,19 @@ def _practitioner_from(request, *, with_schedule: bool = False) -> User | None:
 # --- Staff: calendar -------------------------------------------------------------------------
 
 
+def _booking_for(request):
+    """The patient being booked, named by ?patient= (from the chart's "Book appointment"); an
+    audited, access-checked read. None when absent or unknown."""
+    if not request.GET.get("patient"):
+        return None
+    try:
+        return patient_get_for_user(
+            user=request.user, patient_id=request.GET["patient"], action="appointment.book_form"
+        )
+    except NotFound:
+        return None
+
+
 def _calendar_context(request) -> dict:
     """Columns of free slots and appointments for a practitioner or a department, day or week."""
     view = "week" if request.GET.get("view") == "week" else "day"
@@ -162,6 +175,7 @@ def _calendar_context(request) -> dict:
     for column in columns.values():
         column["items"].sort(key=lambda item: (item["start"], "slot" in item))
     step = timedelta(days=7 if view == "week" else 1)
+    booking_for = _booking_for(request)
     return {
         "view": view,
         "day": day,
@@ -172,7 +186,10 @@ def _calendar_context(request) -> dict:
         "department_id": department_id,
         "show_who": bool(department_id and not practitioner_id and view == "week"),
         "can_book": user_has_perm(request.user, Perm.APPOINTMENT_BOOK),
-        "can_overbook": user_has_perm(request.user, Perm.APPOINTMENT_OVERBOOK),
+        "can_walk_in": user_has_perm(request.user, Perm.APPOINTMENT_WALK_IN),
+        "booking_for": booking_for,
+        # carried along by every calendar link, so a chosen slot books this patient
+        "patient_param": f"&patient={booking_for.pk}" if booking_for else "",
     }
 
 
@@ -205,26 +222,28 @@ def appointment_book(request):
     schedule = Schedule.objects.filter(practitioner=practitioner).first() if practitioner else None
     if schedule is None or start is None:
         raise Http404("Choose a free slot on the calendar first.")
-    form = StaffBookForm(request.POST or None, department_id=schedule.department_id)
+    booking_for = _booking_for(request)
+    form = StaffBookForm(
+        request.POST or None,
+        department_id=schedule.department_id,
+        initial={"mrn": booking_for.mrn_display if booking_for else ""},
+    )
     if request.method == "POST" and form.is_valid():
-        patient = patient_by_mrn(form.cleaned_data["mrn"])
-        if patient is None:
-            form.add_error("mrn", "No patient has this MRN.")
+        patient = form.cleaned_data["mrn"]
+        try:
+            appointment = services.appointment_book(
+                actor=request.user,
+                patient=patient,
+                practitioner=practitioner,
+                start=start,
+                service=form.cleaned_data["service"],
+                reason=form.cleaned_data["reason"],
+            )
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
         else:
-            try:
-                appointment = services.appointment_book(
-                    actor=request.user,
-                    patient=patient,
-                    practitioner=practitioner,
-                    start=start,
-                    service=form.cleaned_data["service"],
-                    reason=form.cleaned_data["reason"],
-                )
-            except DomainError as exc:
-                form_add_domain_error(form, exc)
-            else:
-                messages.success(request, f"Booked {patient.full_name}.")
-                return redirect("scheduling:appointment-detail", appointment_id=appointment.pk)
+            messages.success(request, f"Booked {patient.full_name}.")
+            return redirect("scheduling:appointment-detail", appointment_id=appointment.pk)
     return render(
         request,
         "scheduling/book.html",
@@ -232,36 +251,47 @@ def appointment_book(request):
     )
 
 
-@require_perm(Perm.APPOINTMENT_OVERBOOK)
+@require_perm(Perm.APPOINTMENT_WALK_IN)
 def appointment_overbook(request):
-    """Walk-ins and urgent bookings, outside the slot grid and marked as such."""
+    """Walk-ins (reception and clinicians) and urgent bookings (clinicians), outside the slot
+    grid and marked as such."""
     practitioner = _practitioner_from(request, with_schedule=True)
     if practitioner is None:
         practitioner = request.user if Schedule.objects.filter(practitioner=request.user) else None
     if practitioner is None:
-        raise Http404("Choose a practitioner first.")
-    form = OverbookForm(request.POST or None, department_id=practitioner.schedule.department_id)
+        return render(
+            request,
+            "scheduling/overbook.html",
+            {"practitioners": selectors.practitioners_search(), "query": request.GET},
+        )
+    booking_for = _booking_for(request)
+    form = OverbookForm(
+        request.POST or None,
+        department_id=practitioner.schedule.department_id,
+        user=request.user,
+        initial={"mrn": booking_for.mrn_display if booking_for else ""},
+    )
     if request.method == "POST" and form.is_valid():
-        patient = patient_by_mrn(form.cleaned_data["mrn"])
-        if patient is None:
-            form.add_error("mrn", "No patient has this MRN.")
+        try:
+            appointment = services.appointment_book(
+                actor=request.user,
+                patient=form.cleaned_data["mrn"],
+                practitioner=practitioner,
+                start=form.cleaned_data["start"] or timezone.now(),
+                service=form.cleaned_data["service"],
+                reason=form.cleaned_data["reason"],
+                kind=form.cleaned_data["kind"],
+            )
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
         else:
-            try:
-                appointment = services.appointment_book(
-                    actor=request.user,
-                    patient=patient,
-                    practitioner=practitioner,
-                    start=form.cleaned_data["start"] or timezone.now(),
-                    service=form.cleaned_data["service"],
-                    reason=form.cleaned_data["reason"],
-                    kind=form.cleaned_data["kind"],
-                )
-            except DomainError as exc:
-                form_add_domain_error(form, exc)
-            else:
-                messages.success(request, f"{appointment.get_kind_display()} booked.")
-                return redirect("scheduling:appointment-detail", appointment_id=appointment.pk)
-    return render(request, "scheduling/overbook.html", {"form": form, "practitioner": practitioner})
+            messages.success(request, f"{appointment.get_kind_display()} booked.")
+            return redirect("scheduling:appointment-detail", appointment_id=appointment.pk)
+    return render(
+        request,
+        "scheduling/overbook.html",
+        {"form": form, "practitioner": practitioner, "query": request.GET},
+    )
 
 
 @require_perm(Perm.APPOINTMENT_VIEW)
@@ -290,6 +320,9 @@ def appointment_detail(request, appointment_id):
             "cancel_form": CancelForm(),
             "can_book": user_has_perm(request.user, Perm.APPOINTMENT_BOOK),
             "started": appointment.start <= timezone.now(),
+            # check-in opened an encounter (clinical keeps the appointment's id on it)
+            "encounter_link": appointment.status in (S.CHECKED_IN, S.IN_CONSULTATION, S.COMPLETED)
+            and user_has_perm(request.user, Perm.CLINICAL_VIEW),
         },
     )
 
@@ -371,6 +404,18 @@ def rebooking_list(request):
 
 
 # --- Staff: the queue ------------------------------------------------------------------------
+
+
+@require_perm(Perm.APPOINTMENT_VIEW)
+def queue_home(request):
+    """The menu's "Queue": the user's own department (a doctor's schedule), else the first."""
+    own = Schedule.objects.filter(practitioner=request.user).values_list("department_id", flat=True)
+    department_id = own.first() or (
+        Department.objects.filter(is_active=True).values_list("pk", flat=True).first()
+    )
+    if department_id is None:
+        raise Http404("No department has a queue yet.")
+    return redirect("scheduling:queue", department_id=department_id)
 
 
 @require_perm(Perm.APPOINTMENT_VIEW)
@@ -734,23 +779,20 @@ def waitlist(request):
     """Reception's view of who waits for an earlier slot, and a form to add a patient."""
     form = StaffWaitlistForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        patient = patient_by_mrn(form.cleaned_data["mrn"])
-        if patient is None:
-            form.add_error("mrn", "No patient has this MRN.")
+        patient = form.cleaned_data["mrn"]
+        try:
+            services.waitlist_join(
+                actor=request.user,
+                patient=patient,
+                department=form.cleaned_data["department"],
+                practitioner=form.cleaned_data["practitioner"],
+                note=form.cleaned_data["note"],
+            )
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
         else:
-            try:
-                services.waitlist_join(
-                    actor=request.user,
-                    patient=patient,
-                    department=form.cleaned_data["department"],
-                    practitioner=form.cleaned_data["practitioner"],
-                    note=form.cleaned_data["note"],
-                )
-            except DomainError as exc:
-                form_add_domain_error(form, exc)
-            else:
-                messages.success(request, f"{patient.full_name} is on the waiting list.")
-                return redirect("scheduling:waitlist")
+            messages.success(request, f"{patient.full_name} is on the waiting list.")
+            return redirect("scheduling:waitlist")
     entries = list(
         WaitlistEntry.objects.filter(status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED])
         .select_related("patient", "practitioner", "department")
