@@ -115,6 +115,12 @@ class Patient(TimeStampedModel):
         """The MRN as printed on wristbands and letters: serial, dash, check digit."""
         return f"{self.mrn[:-1]}-{self.mrn[-1]}" if self.mrn else ""
 
+    @property
+    def address_display(self) -> str:
+        """One line of the parts given: no stray comma when only the city is known."""
+        town = " ".join(p for p in (self.city, self.postal_code) if p)
+        return ", ".join(p for p in (self.address_line, town, self.country) if p)
+
     def age_on(self, day: date) -> int:
         born = self.birth_date
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))

@@ -41,6 +41,27 @@ class OverbookForm(StaffBookForm):
         ]
 
 
+class PortalBookForm(forms.Form):
+    """The portal's booking: what the visit is for (the service), then a summary to confirm."""
+
+    service = forms.ModelChoiceField(
+        label="What is the visit for?",
+        queryset=Service.objects.none(),
+        widget=forms.RadioSelect,
+        empty_label=None,
+        error_messages={"required": "Choose what the visit is for."},
+    )
+    reason = forms.CharField(
+        label="Anything the doctor should know (optional)", max_length=300, required=False
+    )
+
+    def __init__(self, *args, department_id, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.filter(
+            is_active=True, department_id=department_id
+        ).order_by("duration_minutes", "name")
+
+
 class CancelForm(forms.Form):
     reason = forms.CharField(label="Reason for cancelling", max_length=300)
 

@@ -26,6 +26,7 @@ from hms.scheduling.forms import (
     ExceptionForm,
     FindDoctorForm,
     OverbookForm,
+    PortalBookForm,
     PortalCancelForm,
     StaffBookForm,
     StaffWaitlistForm,
@@ -44,7 +45,7 @@ from hms.scheduling.models import (
     WaitlistStatus,
     WorkingHours,
 )
-from hms.scheduling.slots import free_slots, local_zone, next_free_slots
+from hms.scheduling.slots import free_slots, local_zone, next_free_slots, slot_lookup
 
 S = AppointmentStatus
 
@@ -675,36 +676,59 @@ def portal_doctor(request, practitioner_id):
 
 
 @require_perm(Perm.PORTAL_USE)
-@require_POST
 def portal_book(request):
+    """Booking in three steps, never one tap: a time (chosen on the doctor's page), what the
+    visit is for, then a summary (doctor, place, time, length, what to bring) to confirm."""
     patient = _own_record(request)
+    data = request.POST if request.method == "POST" else request.GET
     practitioner = (
         selectors.practitioners_search(online_only=True)
-        .filter(pk=_id(request.POST.get("practitioner")) or 0)
+        .filter(pk=_id(data.get("practitioner")) or 0)
         .first()
     )
-    start = _moment(request.POST.get("start"))
+    start = _moment(data.get("start"))
     if practitioner is None or start is None:
         messages.error(request, "Choose a doctor and a time.")
         return redirect("scheduling:portal-find")
-    try:
-        services.appointment_book(
-            actor=request.user,
-            patient=patient,
-            practitioner=practitioner,
-            start=start,
-            reason=request.POST.get("reason", "")[:300],
-            channel=BookingChannel.PORTAL,
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("scheduling:portal-doctor", practitioner_id=practitioner.pk)
-    messages.success(
-        request,
-        f"Booked with {practitioner.full_name} on "
-        f"{timezone.localtime(start, local_zone()):%a %d %b at %H:%M}.",
+    form = PortalBookForm(
+        data if "service" in data else None, department_id=practitioner.schedule.department_id
     )
-    return redirect("scheduling:portal-appointments")
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.appointment_book(
+                actor=request.user,
+                patient=patient,
+                practitioner=practitioner,
+                start=start,
+                service=form.cleaned_data["service"],
+                reason=form.cleaned_data["reason"],
+                channel=BookingChannel.PORTAL,
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("scheduling:portal-doctor", practitioner_id=practitioner.pk)
+        messages.success(
+            request,
+            f"Booked with {practitioner.full_name} on "
+            f"{timezone.localtime(start, local_zone()):%a %d %b at %H:%M}.",
+        )
+        return redirect("scheduling:portal-appointments")
+    slot = slot_lookup(
+        practitioner_id=practitioner.pk, start=start, for_patient=patient, online_only=True
+    )
+    if slot is None:
+        messages.error(request, "That time is no longer free: please choose another.")
+        return redirect("scheduling:portal-doctor", practitioner_id=practitioner.pk)
+    return render(
+        request,
+        "scheduling/portal_book.html",
+        {
+            "doctor": practitioner,
+            "slot": slot,
+            "form": form,
+            "confirming": form.is_bound and form.is_valid(),
+        },
+    )
 
 
 @require_perm(Perm.PORTAL_USE)
