@@ -15,7 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hms.accounts.tests.factories import UserFactory
 from hms.clinical.tests.factories import LabOrderFactory, PrescriptionFactory
-from hms.core.access import PUBLIC, SIGNED_IN
+from hms.core.access import PUBLIC
 from hms.core.permissions import Perm, Role, role_has_perm
 from hms.scheduling import services as scheduling
 from hms.scheduling.models import BookingKind

@@ -56,10 +56,13 @@ class PortalBookForm(forms.Form):
     )
 
     def __init__(self, *args, department_id, **kwargs):
+        """A department that lists no services books a plain visit: no service to choose."""
         super().__init__(*args, **kwargs)
-        self.fields["service"].queryset = Service.objects.filter(
-            is_active=True, department_id=department_id
-        ).order_by("duration_minutes", "name")
+        offered = Service.objects.filter(is_active=True, department_id=department_id)
+        if offered.exists():
+            self.fields["service"].queryset = offered.order_by("duration_minutes", "name")
+        else:
+            del self.fields["service"]
 
 
 class CancelForm(forms.Form):

@@ -691,7 +691,8 @@ def portal_book(request):
         messages.error(request, "Choose a doctor and a time.")
         return redirect("scheduling:portal-find")
     form = PortalBookForm(
-        data if "service" in data else None, department_id=practitioner.schedule.department_id
+        data if request.method == "POST" or data.get("step") == "summary" else None,
+        department_id=practitioner.schedule.department_id,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -700,7 +701,7 @@ def portal_book(request):
                 patient=patient,
                 practitioner=practitioner,
                 start=start,
-                service=form.cleaned_data["service"],
+                service=form.cleaned_data.get("service"),
                 reason=form.cleaned_data["reason"],
                 channel=BookingChannel.PORTAL,
             )
@@ -727,6 +728,7 @@ def portal_book(request):
             "slot": slot,
             "form": form,
             "confirming": form.is_bound and form.is_valid(),
+            "slot_minutes": int((slot.end - slot.start).total_seconds() // 60),
         },
     )
 

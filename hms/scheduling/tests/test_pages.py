@@ -137,7 +137,7 @@ def test_a_patient_books_reschedules_and_cancels_in_the_portal(client_for, docto
     client = client_for(user=me.user)
     response = client.post(
         reverse("scheduling:portal-book"),
-        {"practitioner": doctor.pk, "start": at(2, 10).isoformat()},
+        {"practitioner": doctor.pk, "start": at(2, 10).isoformat(), "reason": "Rash"},
     )
     assert response.status_code == 302
     appointment = Appointment.objects.get(patient=me)
