@@ -30,6 +30,14 @@ if not DEBUG and (not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY or len(SECRET_K
         '(python -c "import secrets; print(secrets.token_urlsafe(50))")'
     )
 
+# The key of the audit trail's per-row HMAC. Keep it outside the database (someone with only
+# database access cannot forge a row) and do not rotate it: rows signed with an old key no longer
+# verify. Defaults to a key derived from SECRET_KEY.
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY") or f"audit:{SECRET_KEY}"
+# audit_verify fails when the oldest unsealed audit row is older than this (the sealer is not
+# running); the sealer runs every minute.
+AUDIT_SEAL_MAX_AGE_SECONDS = env_int("AUDIT_SEAL_MAX_AGE_SECONDS", 300, minimum=60)
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

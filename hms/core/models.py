@@ -40,22 +40,35 @@ class Department(TimeStampedModel):
         return self.name
 
 
+CHAIN_FIELDS = frozenset({"seq", "prev_hash", "hash", "sealed_at"})
+
+
 class AuditQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise PermissionError("Audit events are append-only")
+        """Only the sealer's one-time fill of the chain columns; the database refuses the rest."""
+        if not kwargs or set(kwargs) - CHAIN_FIELDS:
+            raise PermissionError("Audit events are append-only")
+        return super().update(**kwargs)
 
     def delete(self):
         raise PermissionError("Audit events are append-only")
 
+    def unsealed(self):
+        return self.filter(seq__isnull=True)
+
 
 class AuditEvent(models.Model):
-    """One append-only line of the audit trail, chained to the previous line by a hash.
+    """One append-only line of the audit trail.
 
-    `hash` = sha256(previous hash + canonical content): editing or deleting any row breaks the
-    chain from that row on, which `manage.py audit_verify` reports.
+    A request inserts the row with a plain INSERT (no lock shared with other writers) and a keyed
+    `mac` over its content. The sealer (`audit_seal`) later links unsealed rows in `id` order into
+    a hash chain: `seq` is the row's place in the chain and `hash` = sha256(previous hash, seq,
+    mac, content). Editing a row breaks its mac and the chain from it on; deleting a sealed row
+    leaves a hole in `seq`; `manage.py audit_verify` reports both. Database triggers refuse
+    UPDATE and DELETE, except that one fill of the chain columns.
     """
 
-    seq = models.BigIntegerField(unique=True)
+    seq = models.BigIntegerField(null=True, blank=True, unique=True)
     occurred_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -69,17 +82,24 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     details = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    mac = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    sealed_at = models.DateTimeField(null=True, blank=True)
 
     objects = AuditQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-seq"]
-        indexes = [models.Index(fields=["actor", "occurred_at"])]
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["actor", "occurred_at"]),
+            models.Index(
+                fields=["id"], condition=models.Q(seq__isnull=True), name="core_audit_unsealed"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.action} by {self.actor_email or 'anonymous'}"
+        return f"#{self.pk} {self.action} by {self.actor_email or 'anonymous'}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -91,7 +111,7 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """The last link of the audit chain: one row, locked while a new event is appended."""
+    """The last sealed link of the audit chain: one row, locked only by the sealer."""
 
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)

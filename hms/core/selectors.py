@@ -16,7 +16,7 @@ def audit_events_search(
     date_to=None,
 ) -> QuerySet[AuditEvent]:
     """The audit trail, newest first, filtered by what an administrator asks for."""
-    events = AuditEvent.objects.order_by("-seq")
+    events = AuditEvent.objects.order_by("-id")
     if action:
         events = events.filter(action__startswith=action)
     if actor:

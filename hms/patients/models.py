@@ -14,13 +14,13 @@ class Sex(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
-class MrnCounter(models.Model):
-    """The last MRN serial handed out; it only moves forward."""
-
-    last_serial = models.BigIntegerField(default=0)
+class MrnSerial(models.Model):
+    """Where MRN serials come from: the id's sequence on PostgreSQL (never a row), an
+    AUTOINCREMENT key on SQLite (a row inserted and removed). Neither is a row that every
+    registration locks, and neither ever hands out a number twice."""
 
     def __str__(self) -> str:
-        return f"MRN counter at {self.last_serial}"
+        return f"MRN serial {self.pk}"
 
 
 def photo_path(patient: "Patient", filename: str) -> str:

@@ -1,10 +1,12 @@
 """Medical record numbers: an 8-digit serial and a Luhn check digit, e.g. 00001234-4 -> '000012344'.
 
-Serials come from a counter row that only moves forward, so an MRN is never reused, even after
-a merge or a deleted registration. The check digit catches a mistyped or swapped digit.
+Serials come from a database sequence that only moves forward, so an MRN is never reused, even
+after a merge or a deleted registration, and concurrent registrations never wait for each other
+(a rolled-back registration leaves a gap, which is harmless). The check digit catches a
+mistyped or swapped digit.
 """
 
-from django.db import transaction
+from django.db import connection
 
 MRN_LENGTH = 9
 
@@ -32,11 +34,16 @@ def mrn_is_valid(value: str) -> bool:
 
 
 def mrn_allocate() -> str:
-    """Take the next serial under a row lock (two registrations never get the same number)."""
-    from hms.patients.models import MrnCounter
+    """Take the next serial from the sequence (two registrations never get the same number)."""
+    from hms.patients.models import MrnSerial
 
-    with transaction.atomic():
-        counter, _ = MrnCounter.objects.select_for_update().get_or_create(pk=1)
-        counter.last_serial += 1
-        counter.save(update_fields=["last_serial"])
-        return mrn_format(counter.last_serial)
+    table = MrnSerial._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
+            serial = cursor.fetchone()[0]
+        else:
+            cursor.execute(f"INSERT INTO {table} DEFAULT VALUES RETURNING id")  # noqa: S608
+            serial = cursor.fetchone()[0]
+            cursor.execute(f"DELETE FROM {table} WHERE id = %s", [serial])  # noqa: S608
+    return mrn_format(serial)

@@ -3,6 +3,10 @@
 Double booking is refused by the database (see migration 0002); the services only turn the
 database's refusal into a clear Conflict. State changes are conditional updates
 (`UPDATE ... WHERE status = <expected>`), so two clerks pressing a button at once cannot both win.
+
+Lock order, everywhere a transaction takes several locks: the patient row first, then the
+patient's appointments (and, in clinical, encounters). A merge takes the same order, so a merge
+and a booking, check-in or cancellation of the same patient wait for each other, never deadlock.
 """
 
 from datetime import datetime, timedelta
@@ -366,6 +370,7 @@ def appointment_reschedule(*, actor, appointment: Appointment, start: datetime) 
     old_start, old_end = appointment.start, appointment.end
     try:
         with transaction.atomic():
+            _lock_patient_of(appointment)
             moved = Appointment.objects.filter(pk=appointment.pk, status=S.BOOKED).update(
                 start=slot.start,
                 end=slot.end,
@@ -410,6 +415,7 @@ def appointment_cancel(*, actor, appointment: Appointment, reason: str) -> Appoi
     if not reason:
         raise DomainError("Give a reason for cancelling.", fields={"reason": "Required."})
     with transaction.atomic():
+        _lock_patient_of(appointment)
         now = timezone.now()
         cancelled = Appointment.objects.filter(pk=appointment.pk, status=S.BOOKED).update(
             status=S.CANCELLED, cancelled_at=now, cancel_reason=reason[:300], updated_at=now
@@ -429,9 +435,21 @@ def appointment_cancel(*, actor, appointment: Appointment, reason: str) -> Appoi
     return appointment
 
 
+def _lock_patient_of(appointment: Appointment) -> None:
+    """Lock the appointment's patient row before the appointment (the lock order above). A merge
+    may move the appointment to the survivor while this waits: then lock the survivor too."""
+    while True:
+        current = Appointment.objects.filter(pk=appointment.pk).values_list("patient_id")
+        patient_id = next(iter(current), (None,))[0]
+        list(Patient.objects.select_for_update().filter(pk=patient_id).values_list("pk"))
+        if patient_id is None or current.filter(patient_id=patient_id).exists():
+            return
+
+
 def _transition(
     *, actor, appointment: Appointment, to: str, allowed_from: tuple, action: str, **extra
 ) -> bool:
+    _lock_patient_of(appointment)
     changed = Appointment.objects.filter(pk=appointment.pk, status__in=allowed_from).update(
         status=to, updated_at=timezone.now(), **extra
     )

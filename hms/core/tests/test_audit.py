@@ -7,12 +7,23 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from crontask import scheduler
 from django.core.management import CommandError, call_command
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models.deletion import ProtectedError
 from django.urls import reverse
+from django.utils import timezone
 
-from hms.core.audit import audit_chain_breaks, audit_record, event_hash
+from hms.core import audit_triggers, tasks
+from hms.core.audit import (
+    audit_chain_breaks,
+    audit_record,
+    audit_record_patients,
+    audit_seal,
+    audit_seal_status,
+    event_hash,
+    event_mac,
+)
 from hms.core.models import AuditChainHead, AuditEvent
 from hms.core.permissions import Role
 
@@ -22,10 +33,12 @@ TABLE = AuditEvent._meta.db_table
 @pytest.fixture
 def trail(db, make_user):
     nurse = make_user(Role.NURSE)
-    return [
+    events = [
         audit_record(action=f"test.event{n}", actor=nurse, details={"n": n, "note": "é ✓"})
         for n in range(5)
     ]
+    audit_seal()
+    return [AuditEvent.objects.get(pk=event.pk) for event in events]
 
 
 def verify() -> str:
@@ -39,6 +52,21 @@ def raw(sql: str, params=()) -> None:
         cursor.execute(sql.format(table=connection.ops.quote_name(TABLE)), params)
 
 
+def tamper(sql: str, params=()) -> None:
+    """What someone with full control of the database can do: drop the append-only triggers
+    (inside the test's transaction, so the next test has them back) and rewrite rows."""
+    audit_triggers.remove(connection)
+    raw(sql, params)
+
+
+def breaks() -> dict[str, str]:
+    """Every reason found, by row."""
+    found: dict[str, str] = {}
+    for item in audit_chain_breaks():
+        found[item.ref] = f"{found.get(item.ref, '')} {item.reason}".strip()
+    return found
+
+
 def test_an_untouched_trail_verifies(trail):
     assert "5 events verified" in verify()
 
@@ -47,45 +75,126 @@ def test_an_empty_trail_verifies(db):
     assert "0 events verified" in verify()
 
 
-def test_editing_a_rows_content_in_the_database_fails_verification(trail):
-    raw("UPDATE {table} SET action = %s WHERE seq = %s", ["test.harmless", trail[2].seq])
+def test_appending_takes_one_insert_and_no_lock(db, django_assert_num_queries):
+    with django_assert_num_queries(1) as captured:
+        audit_record(action="test.one")
+    assert captured.captured_queries[0]["sql"].lstrip().upper().startswith("INSERT")
+    with django_assert_num_queries(1):
+        audit_record_patients(action="test.many", patients=["p1", "p2", "p3"])
+    assert AuditEvent.objects.unsealed().count() == 4
+    assert not AuditChainHead.objects.filter(seq__gt=0).exists()
+
+
+def test_the_sealer_links_unsealed_rows_in_insertion_order(db):
+    first = [audit_record(action="test.first", details={"n": n}) for n in range(3)]
+    assert audit_seal() == 3
+    later = [audit_record(action="test.later", details={"n": n}) for n in range(2)]
+    assert audit_seal() == 2
+    assert audit_seal() == 0
+    events = [AuditEvent.objects.get(pk=e.pk) for e in first + later]
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert all(e.prev_hash == p.hash for p, e in zip(events, events[1:], strict=False))
+    assert AuditChainHead.objects.get().seq == 5
+    assert "5 events verified" in verify()
+
+
+def test_a_row_is_signed_at_insert_so_an_unsealed_forgery_is_caught(db):
+    event = audit_record(action="test.real", details={"amount": 10})
+    tamper("UPDATE {table} SET details = %s WHERE id = %s", ['{"amount": 1000}', event.pk])
+    assert "keyed hash" in breaks()[f"unsealed id {event.pk}"]
     with pytest.raises(CommandError, match="tampered"):
         verify()
-    assert [b.seq for b in audit_chain_breaks()] == [trail[2].seq]
+
+
+def test_a_forged_row_inserted_without_the_key_fails_verification(db):
+    forged = AuditEvent(occurred_at=timezone.now(), action="auth.login", details={})
+    forged.mac = "0" * 64
+    forged.save()
+    with pytest.raises(CommandError, match="tampered"):
+        verify()
+
+
+def test_the_database_refuses_to_edit_or_delete_audit_rows(trail):
+    audit_triggers.install(connection)  # SQLite: lifted after another test's flush
+    for sql, params in [
+        ("UPDATE {table} SET action = %s WHERE id = %s", ["test.rewritten", trail[0].pk]),
+        ("UPDATE {table} SET hash = %s WHERE id = %s", ["f" * 64, trail[0].pk]),
+        ("DELETE FROM {table} WHERE id = %s", [trail[0].pk]),
+    ]:
+        with pytest.raises(DatabaseError), transaction.atomic():
+            raw(sql, params)
+    assert AuditEvent.objects.get(pk=trail[0].pk).action == "test.event0"
+
+
+def test_the_database_lets_the_sealer_fill_the_chain_once(db):
+    audit_triggers.install(connection)
+    event = audit_record(action="test.unsealed")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        raw("UPDATE {table} SET seq = 1, hash = %s, action = %s WHERE id = %s",
+            ["a" * 64, "test.smuggled", event.pk])  # fmt: skip
+    assert audit_seal() == 1
+    assert "1 events verified" in verify()
+
+
+def test_editing_a_rows_content_in_the_database_fails_verification(trail):
+    tamper("UPDATE {table} SET action = %s WHERE seq = %s", ["test.harmless", trail[2].seq])
+    with pytest.raises(CommandError, match="tampered"):
+        verify()
+    assert list(breaks()) == [f"#{trail[2].seq}"]
 
 
 def test_editing_the_details_is_detected_too(trail):
-    raw("UPDATE {table} SET details = %s WHERE seq = %s", ['{"n": 99}', trail[0].seq])
+    tamper("UPDATE {table} SET details = %s WHERE seq = %s", ['{"n": 99}', trail[0].seq])
     with pytest.raises(CommandError):
         verify()
 
 
-def test_rewriting_a_row_and_its_hash_breaks_the_next_link(trail):
+def test_rewriting_a_row_and_its_hashes_with_the_key_breaks_the_next_link(trail):
     forged = AuditEvent.objects.get(seq=trail[1].seq)
     forged.actor_email = "someone.else@example.org"
-    new_hash = event_hash(forged)
-    raw(
-        "UPDATE {table} SET actor_email = %s, hash = %s WHERE seq = %s",
-        [forged.actor_email, new_hash, forged.seq],
+    forged.mac = event_mac(forged)
+    tamper(
+        "UPDATE {table} SET actor_email = %s, mac = %s, hash = %s WHERE seq = %s",
+        [forged.actor_email, forged.mac, event_hash(forged), forged.seq],
     )
-    reasons = {b.seq: b.reason for b in audit_chain_breaks()}
-    assert "previous-hash" in reasons[trail[2].seq]
+    assert "previous-hash" in breaks()[f"#{trail[2].seq}"]
     with pytest.raises(CommandError):
         verify()
 
 
 def test_deleting_a_row_in_the_middle_fails_verification(trail):
-    raw("DELETE FROM {table} WHERE seq = %s", [trail[2].seq])
+    tamper("DELETE FROM {table} WHERE seq = %s", [trail[2].seq])
     with pytest.raises(CommandError):
         verify()
-    assert any("missing" in b.reason for b in audit_chain_breaks())
+    assert any("missing" in reason for reason in breaks().values())
 
 
 def test_deleting_the_newest_rows_fails_verification(trail):
-    raw("DELETE FROM {table} WHERE seq >= %s", [trail[3].seq])
+    tamper("DELETE FROM {table} WHERE seq >= %s", [trail[3].seq])
     with pytest.raises(CommandError):
         verify()
-    assert any("newest rows were removed" in b.reason for b in audit_chain_breaks())
+    assert any("newest rows were removed" in reason for reason in breaks().values())
+
+
+def test_verify_reports_unsealed_rows_and_fails_when_the_sealer_stopped(trail):
+    audit_record(action="test.fresh")
+    assert "Unsealed events: 1." in verify()
+    stale = AuditEvent(
+        occurred_at=timezone.now() - timedelta(minutes=10), action="test.stale", details={}
+    )
+    stale.mac = event_mac(stale)
+    stale.save()
+    assert audit_seal_status().overdue
+    with pytest.raises(CommandError, match="is the sealer running"):
+        verify()
+    call_command("audit_seal", stdout=io.StringIO())
+    assert "Unsealed events: 0." in verify()
+
+
+def test_the_sealer_runs_as_a_periodic_task(db):
+    jobs = {job.name: str(job.trigger) for job in scheduler.get_jobs()}
+    assert "seal_audit_trail" in jobs
+    assert tasks.seal_audit_trail.func() == 0
 
 
 def test_the_app_refuses_to_edit_or_delete_audit_events(trail):
@@ -106,7 +215,7 @@ def test_the_app_refuses_to_edit_or_delete_audit_events(trail):
 
 
 def test_awkward_details_still_verify(db):
-    """What is hashed must be exactly what the database gives back, on SQLite and PostgreSQL."""
+    """What is signed must be exactly what the database gives back, on SQLite and PostgreSQL."""
     audit_record(
         action="test.awkward",
         details={
@@ -120,6 +229,8 @@ def test_awkward_details_still_verify(db):
         },
         object_id=12345,
     )
+    assert "1 events verified" in verify()
+    audit_seal()
     assert "1 events verified" in verify()
 
 
@@ -139,14 +250,14 @@ def test_each_event_records_who_and_from_where(client_for):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("first_event_exists", [True, False], ids=["chain started", "empty"])
-def test_concurrent_appends_leave_one_valid_chain(make_user, first_event_exists):
+def test_concurrent_appends_and_a_running_sealer_leave_one_valid_chain(make_user):
+    """Writers on separate connections append while a sealer runs: every row is sealed exactly
+    once, in one gapless chain. (On SQLite the database serialises writers; on PostgreSQL the
+    appends really overlap.)"""
     actor = make_user(Role.DOCTOR)
-    if first_event_exists:
-        audit_record(action="test.start", actor=actor)
     threads, per_thread = 6, 8
     errors: list[BaseException] = []
-    start = threading.Barrier(threads)
+    start = threading.Barrier(threads + 1)
 
     def append(worker: int) -> None:
         try:
@@ -158,15 +269,27 @@ def test_concurrent_appends_leave_one_valid_chain(make_user, first_event_exists)
         finally:
             connections.close_all()
 
+    def seal() -> None:
+        try:
+            start.wait()
+            for _ in range(5):
+                audit_seal(batch_size=7)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
     workers = [threading.Thread(target=append, args=(w,)) for w in range(threads)]
+    workers.append(threading.Thread(target=seal))
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
 
     assert not errors, errors
+    audit_seal()
     seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
-    assert seqs == list(range(1, threads * per_thread + 1 + first_event_exists))
+    assert seqs == list(range(1, threads * per_thread + 1))
     assert list(audit_chain_breaks()) == []
     verify()
 
@@ -273,12 +396,14 @@ def test_nul_characters_never_make_an_audit_write_fail(db):
 def _rehash_from(seq: int) -> None:
     """What someone with database access and this source code could do: rewrite the chain."""
     previous = AuditEvent.objects.get(seq=seq - 1).hash if seq > 1 else "0" * 64
+    audit_triggers.remove(connection)
     for event in AuditEvent.objects.filter(seq__gte=seq).order_by("seq"):
         event.prev_hash = previous
+        event.mac = event_mac(event)
         event.hash = event_hash(event)
         raw(
-            "UPDATE {table} SET prev_hash = %s, hash = %s WHERE seq = %s",
-            [event.prev_hash, event.hash, event.seq],
+            "UPDATE {table} SET prev_hash = %s, mac = %s, hash = %s WHERE seq = %s",
+            [event.prev_hash, event.mac, event.hash, event.seq],
         )
         previous = event.hash
     with connection.cursor() as cursor:
@@ -288,9 +413,9 @@ def _rehash_from(seq: int) -> None:
 
 def test_an_anchor_kept_elsewhere_catches_a_rewritten_chain(trail):
     head = [line for line in verify().splitlines() if line.startswith("Head")][0].split()[-1]
-    raw("UPDATE {table} SET action = %s WHERE seq = %s", ["test.rewritten", trail[1].seq])
+    tamper("UPDATE {table} SET action = %s WHERE seq = %s", ["test.rewritten", trail[1].seq])
     _rehash_from(trail[1].seq)
-    verify()  # the chain alone is consistent again: that is the limit of a plain hash chain
+    verify()  # with the key, the chain alone is consistent again: the limit of a hash chain
     with pytest.raises(CommandError, match="no longer has the hash"):
         call_command("audit_verify", anchor=[head], stdout=io.StringIO())
 

@@ -57,3 +57,77 @@ def test_any_single_mistyped_digit_of_any_mrn_fails_the_check(serial, position, 
     digits = list(mrn)
     digits[position] = str((int(digits[position]) + shift) % 10)
     assert not mrn_is_valid("".join(digits))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_registrations_get_distinct_mrns():
+    import threading
+
+    from django.db import connections, transaction
+
+    from hms.patients.mrn import mrn_allocate
+
+    taken: list[str] = []
+    start = threading.Barrier(8)
+
+    def allocate() -> None:
+        try:
+            start.wait()
+            for _ in range(5):
+                with transaction.atomic():
+                    taken.append(mrn_allocate())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=allocate) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(taken) == 40 and len(set(taken)) == 40
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_open_registration_does_not_hold_up_the_next_one():
+    """The old counter row stayed locked until the registering transaction committed; a sequence
+    is not locked. (PostgreSQL only: SQLite lets one writer in at a time anyway.)"""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from hms.patients.mrn import mrn_allocate
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises every write transaction")
+    allocated, release = threading.Event(), threading.Event()
+
+    def slow_registration() -> None:
+        try:
+            with transaction.atomic():
+                mrn_allocate()
+                allocated.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=slow_registration)
+    holder.start()
+    try:
+        assert allocated.wait(5)
+        done = threading.Event()
+
+        def quick_registration() -> None:
+            try:
+                with transaction.atomic():
+                    mrn_allocate()
+                done.set()
+            finally:
+                connections.close_all()
+
+        quick = threading.Thread(target=quick_registration)
+        quick.start()
+        assert done.wait(5), "the second allocation waited for the first transaction"
+        quick.join()
+    finally:
+        release.set()
+        holder.join()

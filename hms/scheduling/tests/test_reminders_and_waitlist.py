@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def tomorrow_booking(make_user, doctor):
     patient = PortalPatientFactory(consent_email=True)
-    soon = timezone.now() + timedelta(hours=20)
-    slot = free_slots(start=soon, end=soon + timedelta(days=1), practitioner_ids=[doctor.pk])[0]
+    # The first slot in the next 23 hours: inside the 24-hour reminder window at any time of day.
+    soon = timezone.now() + timedelta(hours=1)
+    slot = free_slots(start=soon, end=soon + timedelta(hours=22), practitioner_ids=[doctor.pk])[0]
     return services.appointment_book(
         actor=make_user(Role.RECEPTIONIST), patient=patient, practitioner=doctor, start=slot.start
     )
@@ -67,8 +68,9 @@ def test_no_email_reminder_without_email_consent(
     make_user, doctor, django_capture_on_commit_callbacks
 ):
     patient = PortalPatientFactory(consent_email=False)
-    soon = timezone.now() + timedelta(hours=20)
-    slot = free_slots(start=soon, end=soon + timedelta(days=1), practitioner_ids=[doctor.pk])[0]
+    # The first slot in the next 23 hours: inside the 24-hour reminder window at any time of day.
+    soon = timezone.now() + timedelta(hours=1)
+    slot = free_slots(start=soon, end=soon + timedelta(hours=22), practitioner_ids=[doctor.pk])[0]
     services.appointment_book(
         actor=make_user(Role.RECEPTIONIST), patient=patient, practitioner=doctor, start=slot.start
     )
