@@ -248,7 +248,13 @@ def appointment_book(request):
     return render(
         request,
         "scheduling/book.html",
-        {"form": form, "practitioner": practitioner, "start": start, "schedule": schedule},
+        {
+            "form": form,
+            "practitioner": practitioner,
+            "start": start,
+            "schedule": schedule,
+            "booking_for": booking_for,
+        },
     )
 
 
