@@ -47,7 +47,7 @@ class PortalBookForm(forms.Form):
     service = forms.ModelChoiceField(
         label="What is the visit for?",
         queryset=Service.objects.none(),
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
         empty_label=None,
         error_messages={"required": "Choose what the visit is for."},
     )
