@@ -1,4 +1,4 @@
-"""Sample URL arguments for the role-matrix test (hms/core/tests/test_role_matrix.py).
+"""Sample URL arguments for the role-matrix test (tests/test_role_matrix.py).
 
 The matrix test opens every URL of config.urls as every role. A URL with parameters needs
 real arguments: `URL_SAMPLES` maps the URL's full name ("namespace:name", or the bare name

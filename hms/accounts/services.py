@@ -1,4 +1,8 @@
-"""Every write to accounts: one transaction each, audited, side effects after commit."""
+"""Every write to accounts: one transaction each, audited, side effects after commit.
+
+Staff administration checks its actor's permission. The self-service writes (sign-up, email
+confirmation, forgotten and changed passwords, API tokens) take no actor: they act on `user`,
+who proved to be that person by a password or an emailed link's token checked by the caller."""
 
 from datetime import date, timedelta
 
@@ -11,14 +15,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hms.accounts.models import ApiToken, StaffProfile, User
+from hms.core.access import require
 from hms.core.audit import audit_record
-from hms.core.errors import Conflict, DomainError
+from hms.core.errors import Conflict, DomainError, NotAllowed
 from hms.core.events import emit
 from hms.core.mail import email_after_commit
 from hms.core.models import Department
-from hms.core.permissions import STAFF_ROLES, Role
+from hms.core.permissions import STAFF_ROLES, Perm, Role
 
 
 def _email_taken(email: str, *, exclude_pk=None) -> bool:
@@ -145,6 +151,7 @@ def staff_create(
     phone: str = "",
 ) -> User:
     """An administrator adds a staff member, who receives a link to choose a password."""
+    require(actor, Perm.STAFF_MANAGE)
     if role not in STAFF_ROLES:
         raise DomainError(
             "Choose a staff role.", code="invalid_role", fields={"role": "Not a staff role."}
@@ -223,6 +230,7 @@ def staff_update(
     phone: str = "",
 ) -> User:
     """Change a staff member's details and role; a role change is audited with old and new."""
+    require(actor, Perm.STAFF_MANAGE)
     if role not in STAFF_ROLES:
         raise DomainError(
             "Choose a staff role.", code="invalid_role", fields={"role": "Not a staff role."}
@@ -278,6 +286,7 @@ def staff_update(
 
 def staff_set_active(*, actor: User, user: User, active: bool) -> User:
     """Deactivating a staff member ends their sessions and API tokens at once."""
+    require(actor, Perm.STAFF_MANAGE)
     if user.pk == actor.pk and not active:
         raise DomainError("You cannot deactivate your own account.", code="own_account")
     with transaction.atomic():
@@ -300,6 +309,7 @@ def password_reset_link_send(*, user: User, base_url: str) -> None:
 
 def staff_reset_password(*, actor: User, user: User, base_url: str) -> None:
     """The old password stops working now; the staff member gets a link to choose a new one."""
+    require(actor, Perm.STAFF_MANAGE)
     with transaction.atomic():
         user.set_unusable_password()
         user.save(update_fields=["password"])
@@ -342,3 +352,33 @@ def api_token_issue(*, user: User) -> tuple[str, ApiToken]:
         )
         audit_record(action="auth.api_token", actor=user, obj=user)
     return secret, token
+
+
+# --- Two-factor enrolment --------------------------------------------------------------------
+
+
+def two_factor_enrolment_start(*, user: User) -> TOTPDevice:
+    """The staff member's authenticator device waiting for its first code (created once).
+
+    Refused once a confirmed device exists: otherwise a leftover unconfirmed device would let
+    someone who knows only the password enrol their own phone and skip the real device's code.
+    """
+    if not user.is_hospital_staff:
+        raise NotAllowed("Two-factor sign-in is for hospital staff.")
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise Conflict("Two-factor sign-in is already on for your account.", code="already_on")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=False)
+
+
+def two_factor_enrolment_confirm(*, user: User, device: TOTPDevice, code: str) -> bool:
+    """Turn two-factor sign-in on when the code from the new device is right (audited)."""
+    if device.user_id != user.pk or device.confirmed:
+        raise Conflict("This device cannot be confirmed.", code="invalid_state")
+    if not device.verify_token(code.strip()):
+        return False
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        audit_record(action="auth.2fa_enabled", actor=user, obj=user)
+    return True

@@ -198,23 +198,16 @@ def _qr_data_uri(url: str) -> str:
 
 @signed_in
 def two_factor_setup(request):
-    if not request.user.is_hospital_staff:
+    try:
+        device = services.two_factor_enrolment_start(user=request.user)
+    except DomainError as refusal:
+        messages.info(request, refusal.message)
         return redirect("core:dashboard")
-    # Check for a confirmed device first: otherwise a leftover unconfirmed one would let
-    # someone who knows only the password enrol it and skip the real device's code.
-    if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
-        messages.info(request, "Two-factor sign-in is already on for your account.")
-        return redirect("core:dashboard")
-    device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=request.user, name="Authenticator", confirmed=False)
     form = TotpCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["code"].strip()):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
+        code = form.cleaned_data["code"]
+        if services.two_factor_enrolment_confirm(user=request.user, device=device, code=code):
             otp_login(request, device)
-            audit_record(action="auth.2fa_enabled", obj=request.user)
             messages.success(request, "Two-factor sign-in is on.")
             return HttpResponseRedirect(_next_url(request, "core:dashboard"))
         form.add_error("code", "That code is not right. Check the time on your phone and retry.")

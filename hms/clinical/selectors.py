@@ -132,10 +132,6 @@ def lab_results_of(patient: Patient, *, user) -> QuerySet[LabResult]:
     return results
 
 
-def attachments_of(patient: Patient) -> QuerySet[Attachment]:
-    return Attachment.objects.filter(patient=patient).select_related("uploaded_by")
-
-
 # --- One record by id --------------------------------------------------------------------------
 
 MODEL_AREAS = {

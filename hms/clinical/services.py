@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hms.accounts.models import User
 from hms.clinical import rules
 from hms.clinical.icd10 import icd10_lookup
 from hms.clinical.models import (
@@ -34,10 +35,11 @@ from hms.clinical.models import (
     PrescriptionStatus,
     Vitals,
 )
+from hms.core.access import require
 from hms.core.audit import audit_record
 from hms.core.errors import Conflict, DomainError
 from hms.core.events import emit, subscribe
-from hms.core.permissions import CLINICAL_ROLES
+from hms.core.permissions import CLINICAL_ROLES, Perm
 from hms.patients.models import Patient
 
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
@@ -79,7 +81,7 @@ def _lock_current_patient(patient: Patient) -> None:
 
 def encounter_open(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     kind: str = EncounterKind.OUTPATIENT,
     practitioner=None,
@@ -90,6 +92,7 @@ def encounter_open(
 ) -> Encounter:
     """Open an encounter with a treating doctor or nurse. One encounter per appointment: opening
     again for the same appointment returns the encounter already open."""
+    require(actor, Perm.CLINICAL_WRITE)
     if practitioner is not None and practitioner.role not in CLINICAL_ROLES:
         raise DomainError(
             "The treating practitioner must be a doctor or a nurse.",
@@ -163,13 +166,15 @@ def _encounter_move(*, actor, encounter: Encounter, to: EncounterStatus) -> Enco
     return encounter
 
 
-def encounter_start(*, actor, encounter: Encounter) -> Encounter:
+def encounter_start(*, actor: User, encounter: Encounter) -> Encounter:
     """Opened -> in progress; emits `encounter.started`."""
+    require(actor, Perm.CLINICAL_WRITE)
     return _encounter_move(actor=actor, encounter=encounter, to=EncounterStatus.IN_PROGRESS)
 
 
-def encounter_close(*, actor, encounter: Encounter) -> Encounter:
+def encounter_close(*, actor: User, encounter: Encounter) -> Encounter:
     """In progress -> closed; emits `encounter.completed`."""
+    require(actor, Perm.CLINICAL_WRITE)
     return _encounter_move(actor=actor, encounter=encounter, to=EncounterStatus.CLOSED)
 
 
@@ -189,13 +194,14 @@ VITAL_FIELDS = (
 
 def vitals_record(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     encounter: Encounter | None = None,
     recorded_at: datetime | None = None,
     **values,
 ) -> Vitals:
     """Record a set of vital signs; BMI and the adult-range flags are computed here."""
+    require(actor, Perm.CLINICAL_WRITE)
     unknown = set(values) - set(VITAL_FIELDS)
     if unknown:
         raise DomainError(f"Unknown vital signs: {', '.join(sorted(unknown))}.")
@@ -231,7 +237,7 @@ def vitals_record(
 
 def diagnosis_add(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     encounter: Encounter | None = None,
     code: str = "",
@@ -245,6 +251,7 @@ def diagnosis_add(
 ) -> Diagnosis:
     """Record a diagnosis. An ICD-10 code must exist in the ICD-10-CM code set; free text may
     stand beside the code or alone."""
+    require(actor, Perm.CLINICAL_WRITE)
     code = (code or "").strip()
     description = (description or "").strip()
     if not code and not description:
@@ -294,7 +301,7 @@ def diagnosis_add(
 
 def allergy_record(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     substance: str,
     reaction: str = "",
@@ -305,6 +312,7 @@ def allergy_record(
     recorded_at: datetime | None = None,
 ) -> Allergy:
     """Record an allergy or intolerance; active ones are checked against every prescription."""
+    require(actor, Perm.CLINICAL_WRITE)
     substance = substance.strip()
     if not substance:
         raise DomainError("Name the substance.", fields={"substance": "This field is required."})
@@ -341,8 +349,9 @@ def allergy_record(
     return allergy
 
 
-def allergy_status_set(*, actor, allergy: Allergy, status: str) -> Allergy:
+def allergy_status_set(*, actor: User, allergy: Allergy, status: str) -> Allergy:
     """Mark an allergy active, inactive or resolved (it is never deleted: history stays)."""
+    require(actor, Perm.CLINICAL_WRITE)
     if status not in AllergyStatus.values:
         raise DomainError("Unknown status.", fields={"status": "Unknown status."})
     with transaction.atomic():
@@ -393,7 +402,7 @@ def prescription_allergy_matches(*, patient: Patient, drug: str) -> list[str]:
 
 def prescription_create(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     drug: str,
     encounter: Encounter | None = None,
@@ -412,6 +421,7 @@ def prescription_create(
 ) -> Prescription:
     """Prescribe a drug. When it matches a recorded allergy the prescriber must acknowledge the
     warning; the warning and who acknowledged it are kept on the prescription."""
+    require(actor, Perm.CLINICAL_WRITE)
     drug = drug.strip()
     if not drug:
         raise DomainError("Name the drug.", fields={"drug": "This field is required."})
@@ -455,8 +465,9 @@ def prescription_create(
     return prescription
 
 
-def prescription_stop(*, actor, prescription: Prescription, reason: str = "") -> Prescription:
+def prescription_stop(*, actor: User, prescription: Prescription, reason: str = "") -> Prescription:
     """Stop an active prescription (the pharmacy no longer dispenses it)."""
+    require(actor, Perm.CLINICAL_WRITE)
     with transaction.atomic():
         stopped = Prescription.objects.filter(
             pk=prescription.pk, status=PrescriptionStatus.ACTIVE
@@ -481,7 +492,7 @@ NOTE_FIELDS = ("subjective", "objective", "assessment", "plan")
 
 def note_create(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     encounter: Encounter | None = None,
     subjective: str = "",
@@ -491,6 +502,7 @@ def note_create(
     sign: bool = False,
 ) -> ClinicalNote:
     """Write a SOAP note (a draft unless `sign`)."""
+    require(actor, Perm.CLINICAL_WRITE)
     if not any((subjective, objective, assessment, plan)):
         raise DomainError("The note is empty.", code="empty")
     _check_encounter(encounter, patient)
@@ -513,9 +525,10 @@ def note_create(
     return note
 
 
-def note_update(*, actor, note: ClinicalNote, **fields) -> ClinicalNote:
+def note_update(*, actor: User, note: ClinicalNote, **fields) -> ClinicalNote:
     """Change a draft note. A signed note is read-only: the update is conditional on the note
     still being unsigned in the database, so a stale copy cannot overwrite a signed note."""
+    require(actor, Perm.CLINICAL_WRITE)
     unknown = set(fields) - set(NOTE_FIELDS)
     if unknown:
         raise DomainError(f"Unknown note fields: {', '.join(sorted(unknown))}.")
@@ -538,8 +551,9 @@ def note_update(*, actor, note: ClinicalNote, **fields) -> ClinicalNote:
     return note
 
 
-def note_sign(*, actor, note: ClinicalNote) -> ClinicalNote:
+def note_sign(*, actor: User, note: ClinicalNote) -> ClinicalNote:
     """Sign a draft note; from then on it is read-only."""
+    require(actor, Perm.CLINICAL_WRITE)
     with transaction.atomic():
         signed = ClinicalNote.objects.filter(pk=note.pk, signed_at__isnull=True).update(
             signed_at=timezone.now(), signed_by=actor, updated_at=timezone.now()
@@ -551,8 +565,9 @@ def note_sign(*, actor, note: ClinicalNote) -> ClinicalNote:
     return note
 
 
-def note_amend(*, actor, note: ClinicalNote, text: str, reason: str = "") -> NoteAmendment:
+def note_amend(*, actor: User, note: ClinicalNote, text: str, reason: str = "") -> NoteAmendment:
     """Add an amendment to a signed note; the note's original text stays as it was."""
+    require(actor, Perm.CLINICAL_WRITE)
     text = text.strip()
     if not text:
         raise DomainError("Write the amendment.", fields={"text": "This field is required."})
@@ -578,7 +593,7 @@ def note_amend(*, actor, note: ClinicalNote, text: str, reason: str = "") -> Not
 
 def lab_order_create(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     test_code: str,
     test_name: str = "",
@@ -587,6 +602,7 @@ def lab_order_create(
     clinical_info: str = "",
 ) -> LabOrder:
     """Order a test; the name defaults from the hospital's test catalogue."""
+    require(actor, Perm.CLINICAL_WRITE)
     test_code = test_code.strip()
     if not test_name:
         known = rules.LAB_TESTS.get(test_code)
@@ -610,8 +626,9 @@ def lab_order_create(
     return order
 
 
-def lab_order_collect(*, actor, order: LabOrder) -> LabOrder:
+def lab_order_collect(*, actor: User, order: LabOrder) -> LabOrder:
     """Ordered -> collected (the specimen was taken)."""
+    require(actor, Perm.LAB_RESULT_WRITE)
     with transaction.atomic():
         now = timezone.now()
         moved = LabOrder.objects.filter(pk=order.pk, status=LabOrderStatus.ORDERED).update(
@@ -630,7 +647,7 @@ def _decimal(value) -> Decimal | None:
 
 def lab_result_record(
     *,
-    actor,
+    actor: User,
     order: LabOrder,
     value=None,
     value_text: str = "",
@@ -643,6 +660,7 @@ def lab_result_record(
 ) -> LabResult:
     """Enter a result of a collected order; the order becomes resulted. Unit and ranges default
     from the test catalogue, and the flag (low/high/critical) is computed from them."""
+    require(actor, Perm.LAB_RESULT_WRITE)
     known = rules.LAB_TESTS.get(order.test_code)
     if known is not None:
         name, known_unit, low, high, crit_low, crit_high = known
@@ -697,8 +715,9 @@ def lab_result_record(
     return result
 
 
-def lab_result_release(*, actor, result: LabResult) -> LabResult:
+def lab_result_release(*, actor: User, result: LabResult) -> LabResult:
     """Let the patient see the result in the portal."""
+    require(actor, Perm.CLINICAL_WRITE)
     with transaction.atomic():
         now = timezone.now()
         LabResult.objects.filter(pk=result.pk, released_to_patient=False).update(
@@ -738,7 +757,7 @@ def attachment_check(upload: UploadedFile) -> str:
 
 def attachment_add(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     upload: UploadedFile,
     encounter: Encounter | None = None,
@@ -746,6 +765,7 @@ def attachment_add(
 ) -> Attachment:
     """Store a document under MEDIA_ROOT with a random name; it is served only through the
     access-checked download view."""
+    require(actor, Perm.CLINICAL_WRITE)
     content_type = attachment_check(upload)
     _check_encounter(encounter, patient)
     original = PurePath(upload.name or "file").name[:200]
@@ -861,10 +881,12 @@ def _move_rows_back_on_unmerge(*, survivor, duplicate, merge_id, actor=None, **_
 # --- Imports from other systems ----------------------------------------------------------------
 
 
-def clinical_records_import(*, actor, patient: Patient, records: list) -> int:
+def clinical_records_import(*, actor: User | None, patient: Patient, records: list) -> int:
     """Store rows of one table imported from another system (FHIR) for one patient, in one
     transaction. Rows whose `source_id` was imported before are left alone (the unique
-    constraint backs this up), so an import can run again safely. One audit row per batch."""
+    constraint backs this up), so an import can run again safely. One audit row per batch.
+    No actor: the import command, under `as_system()`."""
+    require(actor, Perm.CLINICAL_WRITE)
     if not records:
         return 0
     model = type(records[0])

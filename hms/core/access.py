@@ -1,10 +1,16 @@
-"""One way for views to declare who may open them; the role matrix test reads the declaration."""
+"""One way to declare access: views declare who may open them (the role matrix test reads the
+declaration), and services check their actor with `require` against the same catalogue."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import wraps
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
+from hms.core.errors import NotAllowed
 from hms.core.permissions import Perm, user_has_perm
 
 PUBLIC = "public"
@@ -48,3 +54,28 @@ def signed_in(view):
 def public(view):
     """Open to everyone, signed in or not."""
     return _declare(view, PUBLIC)
+
+
+# --- Services ------------------------------------------------------------------------------------
+
+_as_system: ContextVar[bool] = ContextVar("hms_as_system", default=False)
+
+
+@contextmanager
+def as_system() -> Iterator[None]:
+    """The hospital's own processes: event handlers (run by `emit`, carrying out what an already
+    checked service started), tasks, seeders and imports. Inside, `require` lets every actor
+    through, `None` (no user) included. Outside, `None` is refused like any role without the
+    permission, so a view or API passing no user gets a 403, never the system's rights."""
+    token = _as_system.set(True)
+    try:
+        yield
+    finally:
+        _as_system.reset(token)
+
+
+def require(actor: AbstractBaseUser | None, perm: Perm, message: str = "") -> None:
+    """Refuse (NotAllowed, a 403 and a PermissionDenied) unless `actor` is active and their role
+    has `perm`, or the caller runs `as_system()`. Every public service starts with it."""
+    if not _as_system.get() and not user_has_perm(actor, perm):
+        raise NotAllowed(message or "Your role may not do this.")

@@ -1,5 +1,7 @@
 """Domain errors: services raise them, views and the API turn them into clear messages."""
 
+from django.core.exceptions import PermissionDenied
+
 
 class DomainError(Exception):
     """A rule of the hospital was not met. `code` is stable and machine-readable."""
@@ -15,7 +17,10 @@ class DomainError(Exception):
         self.fields = fields or {}
 
 
-class NotAllowed(DomainError):
+class NotAllowed(DomainError, PermissionDenied):
+    """The actor's role may not do this. Also a PermissionDenied: a view that does not catch
+    domain errors answers 403, like Django's own refusal."""
+
     code = "permission_denied"
     status = 403
 

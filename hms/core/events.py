@@ -2,11 +2,15 @@
 
 Handlers run in the emitter's transaction (so a handler's writes commit or roll back with the
 change that caused them). A handler with side effects outside the database (email, webhooks)
-must defer them with `transaction.on_commit`.
+must defer them with `transaction.on_commit`. Handlers run `as_system()`: they carry out what
+the emitting service, which checked its actor, started (a check-in opens the encounter even
+though the receptionist may not write the clinical record).
 """
 
 from collections import defaultdict
 from collections.abc import Callable
+
+from hms.core.access import as_system
 
 _handlers: dict[str, list[Callable[..., None]]] = defaultdict(list)
 
@@ -23,5 +27,6 @@ def subscribe(event: str):
 
 
 def emit(event: str, **payload) -> None:
-    for handler in list(_handlers[event]):
-        handler(**payload)
+    with as_system():
+        for handler in list(_handlers[event]):
+            handler(**payload)

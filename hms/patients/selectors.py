@@ -15,7 +15,7 @@ from hms.core.audit import audit_record, audit_record_patients
 from hms.core.chart import ChartSection, sections_for
 from hms.core.errors import NotAllowed, NotFound
 from hms.core.permissions import Perm, Role, user_has_perm
-from hms.patients.models import Patient, PatientMerge, PatientNameToken, PatientNameWord
+from hms.patients.models import Patient, PatientNameToken, PatientNameWord
 from hms.patients.mrn import luhn_digit, mrn_format, mrn_is_valid
 from hms.patients.normalize import digits, fold
 
@@ -431,14 +431,6 @@ def patient_find_possible_duplicates(
             action="patient.duplicate_match", actor=user, patients=[m.patient for m in matches]
         )
     return matches
-
-
-def patient_merges_for(*, patient: Patient) -> list[PatientMerge]:
-    return list(
-        PatientMerge.objects.filter(Q(survivor=patient) | Q(duplicate=patient)).select_related(
-            "survivor", "duplicate", "actor", "undone_by"
-        )
-    )
 
 
 # --- The chart ----------------------------------------------------------------------------

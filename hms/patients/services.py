@@ -7,9 +7,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hms.accounts.models import User
+from hms.core.access import require
 from hms.core.audit import audit_record
 from hms.core.errors import Conflict, DomainError
 from hms.core.events import emit, subscribe
+from hms.core.permissions import Perm
 from hms.patients.models import (
     Patient,
     PatientIdentifier,
@@ -143,14 +146,16 @@ def _save_checked(patient: Patient, **kwargs) -> None:
 
 def patient_create(
     *,
-    actor,
+    actor: User | None,
     user=None,
     identifiers: Iterable[dict] = (),
     photo: UploadedFile | None = None,
     **fields,
 ) -> Patient:
     """Register a patient with a new MRN (unique, check digit, never reused). Callers check for
-    duplicates first (`selectors.patient_find_possible_duplicates`)."""
+    duplicates first (`selectors.patient_find_possible_duplicates`). No actor: the system (a
+    portal sign-up, a seeder, an import) under `as_system()`."""
+    require(actor, Perm.PATIENT_REGISTER)
     _check_fields(fields)
     if photo is not None:
         photo_check(photo)
@@ -175,7 +180,7 @@ def patient_create(
 
 def patient_update(
     *,
-    actor,
+    actor: User,
     patient: Patient,
     identifiers: Iterable[dict] = (),
     photo: UploadedFile | None = None,
@@ -184,6 +189,7 @@ def patient_update(
 ) -> Patient:
     """Change a patient's details; the MRN never changes. A merged record is read-only. The
     audit row names the changed fields."""
+    require(actor, Perm.PATIENT_REGISTER)
     _check_fields(fields)
     if photo is not None:
         photo_check(photo)
@@ -222,8 +228,9 @@ def patient_update(
     return locked
 
 
-def patient_identifier_remove(*, actor, identifier: PatientIdentifier) -> None:
+def patient_identifier_remove(*, actor: User, identifier: PatientIdentifier) -> None:
     """Remove an extra identifier (recorded by mistake). Audited with the patient."""
+    require(actor, Perm.PATIENT_REGISTER)
     with transaction.atomic():
         patient = identifier.patient
         audit_record(
@@ -243,12 +250,13 @@ def _lock_pair(first_id, second_id) -> dict:
 
 
 def patient_merge(
-    *, actor, survivor: Patient, duplicate: Patient, reason: str = ""
+    *, actor: User, survivor: Patient, duplicate: Patient, reason: str = ""
 ) -> PatientMerge:
     """Join two records of one person: the duplicate points at the survivor and disappears from
     search; its identifiers and portal account move to the survivor, and every other app moves
     its rows in its `patient.merged` subscriber (recording them on the merge so it can be
     undone). Audited on both records."""
+    require(actor, Perm.PATIENT_MERGE)
     if survivor.pk == duplicate.pk:
         raise DomainError("Choose two different records.", code="same_patient")
     with transaction.atomic():
@@ -309,10 +317,11 @@ def patient_merge(
     return merge
 
 
-def patient_unmerge(*, actor, merge: PatientMerge) -> PatientMerge:
+def patient_unmerge(*, actor: User, merge: PatientMerge) -> PatientMerge:
     """Undo a merge exactly: every row recorded as moved goes back to the duplicate, which
     reappears in search. Other apps move their rows back in their `patient.unmerged`
     subscriber (`merge.moved_ids(label)`). Audited on both records."""
+    require(actor, Perm.PATIENT_MERGE)
     with transaction.atomic():
         merge = PatientMerge.objects.select_for_update().get(pk=merge.pk)
         if merge.undone_at is not None:

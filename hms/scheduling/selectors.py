@@ -11,7 +11,6 @@ from django.utils import timezone
 from hms.accounts.models import User
 from hms.core.audit import audit_record, audit_record_patients
 from hms.core.errors import NotFound
-from hms.core.models import Department
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.selectors import patient_of_user
 from hms.scheduling.models import Appointment, AppointmentStatus, Schedule
@@ -109,21 +108,6 @@ def practitioners_search(
     for word in q.split():
         qs = qs.filter(Q(given_name__icontains=word) | Q(family_name__icontains=word))
     return qs.order_by("family_name", "given_name", "pk")
-
-
-def departments_with_schedules() -> QuerySet[Department]:
-    return Department.objects.filter(is_active=True, schedules__is_active=True).distinct()
-
-
-def schedule_of(practitioner_id) -> Schedule:
-    schedule = (
-        Schedule.objects.select_related("practitioner", "department")
-        .filter(practitioner_id=practitioner_id)
-        .first()
-    )
-    if schedule is None:
-        raise NotFound("This practitioner has no schedule.")
-    return schedule
 
 
 FEED_TOKEN_MIN_LENGTH = 32

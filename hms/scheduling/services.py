@@ -9,6 +9,7 @@ patient's appointments (and, in clinical, encounters). A merge takes the same or
 and a booking, check-in or cancellation of the same patient wait for each other, never deadlock.
 """
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -17,8 +18,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from hms.accounts.models import User
+from hms.core.access import require
 from hms.core.audit import audit_record
-from hms.core.errors import Conflict, DomainError, NotAllowed, NotFound
+from hms.core.errors import Conflict, DomainError, NotFound
 from hms.core.events import emit
 from hms.core.mail import email_after_commit
 from hms.core.models import Department
@@ -60,16 +63,18 @@ def _fmt(moment: datetime) -> str:
 
 
 def _is_patient_actor(actor) -> bool:
-    return actor is not None and actor.role == Role.PATIENT
+    return getattr(actor, "role", None) == Role.PATIENT
 
 
-def _check_may_act_for(actor, patient) -> None:
-    """A patient acts only for their own record; staff need the booking permission."""
-    if _is_patient_actor(actor):
-        if not user_has_perm(actor, Perm.PORTAL_USE) or patient.user_id != actor.pk:
-            raise NotFound("No such patient.")
-    elif not user_has_perm(actor, Perm.APPOINTMENT_BOOK):
-        raise NotAllowed("Your role may not book appointments.")
+def _check_may_act_for(actor: User, record: Patient | Appointment | WaitlistEntry) -> None:
+    """A patient acts only for their own record (`record`: the patient, or something of theirs);
+    staff need the booking permission, checked before the record is looked at."""
+    if not _is_patient_actor(actor):
+        require(actor, Perm.APPOINTMENT_BOOK, "Your role may not book appointments.")
+        return
+    patient = record if isinstance(record, Patient) else record.patient
+    if not user_has_perm(actor, Perm.PORTAL_USE) or patient.user_id != actor.pk:
+        raise NotFound("No such patient.")
 
 
 def notify(*, user, title: str, body: str = "", url: str = "", email: str = "") -> Notification:
@@ -91,9 +96,10 @@ def notification_mark_read(*, user, notification_id: int) -> None:
 
 
 def service_create(
-    *, actor, department: Department, name: str, duration_minutes: int, price_code: str = ""
+    *, actor: User, department: Department, name: str, duration_minutes: int, price_code: str = ""
 ) -> Service:
     """A department offers a new bookable service."""
+    require(actor, Perm.SCHEDULE_MANAGE)
     with transaction.atomic():
         service = Service.objects.create(
             department=department,
@@ -105,8 +111,9 @@ def service_create(
     return service
 
 
-def schedule_ensure(*, actor, practitioner, department: Department | None = None) -> Schedule:
+def schedule_ensure(*, actor: User, practitioner, department: Department | None = None) -> Schedule:
     """The practitioner's schedule, created on first use in their staff department."""
+    require(actor, Perm.SCHEDULE_MANAGE)
     if practitioner.role != Role.DOCTOR:
         raise DomainError("Only doctors have bookable schedules.", code="not_a_practitioner")
     existing = Schedule.objects.filter(practitioner=practitioner).first()
@@ -125,8 +132,9 @@ def schedule_ensure(*, actor, practitioner, department: Department | None = None
     return schedule
 
 
-def schedule_rotate_calendar_token(*, actor, schedule: Schedule) -> Schedule:
+def schedule_rotate_calendar_token(*, actor: User, schedule: Schedule) -> Schedule:
     """A new secret calendar address; the old one stops working at once."""
+    require(actor, Perm.SCHEDULE_MANAGE)
     with transaction.atomic():
         schedule.calendar_token = new_calendar_token()
         schedule.save(update_fields=["calendar_token", "updated_at"])
@@ -134,33 +142,67 @@ def schedule_rotate_calendar_token(*, actor, schedule: Schedule) -> Schedule:
     return schedule
 
 
-def _flag_outside_hours(schedule: Schedule) -> list[Appointment]:
+def _flag_outside_hours(
+    schedules: list[Schedule], *, start: datetime | None = None, end: datetime | None = None
+) -> list[Appointment]:
     """Mark (and return) future booked appointments no longer inside working time, so a schedule
-    edit never drops them silently: they are listed for rebooking."""
-    flagged = []
+    edit never drops them silently: they are listed for rebooking; those inside again lose the
+    mark. With `start`/`end` (an exception's time) only appointments then are looked at.
+
+    Loads the appointments, hours and exceptions once and updates in bulk: a fixed number of
+    queries however many schedules (a hospital holiday) and appointments are involved."""
+    by_practitioner = {schedule.practitioner_id: schedule for schedule in schedules}
     upcoming = Appointment.objects.filter(
-        practitioner_id=schedule.practitioner_id,
+        practitioner_id__in=by_practitioner,
         start__gte=timezone.now(),
         status=S.BOOKED,
         overbooked=False,
     )
+    if start is not None and end is not None:
+        upcoming = upcoming.filter(start__lt=end, end__gt=start)
+    upcoming = list(upcoming.order_by("start"))
+    if not upcoming:
+        return []
+    first, last = upcoming[0].start - timedelta(days=1), max(a.end for a in upcoming)
+    hours = defaultdict(list)
+    for session in WorkingHours.objects.filter(schedule__in=schedules):
+        hours[session.schedule_id].append(session)
+    exceptions = list(
+        ScheduleException.objects.filter(
+            Q(schedule__in=schedules) | Q(schedule__isnull=True), start__lt=last, end__gt=first
+        )
+    )
+    working = {
+        schedule.pk: slot_engine.working_slots(
+            schedule, hours[schedule.pk], exceptions, first, last
+        )
+        for schedule in schedules
+    }
+    flagged, changed = [], {True: [], False: []}
     for appointment in upcoming:
-        outside = not slot_engine.pattern_covers(schedule, appointment.start, appointment.end)
+        schedule = by_practitioner[appointment.practitioner_id]
+        outside = not slot_engine.covers(working[schedule.pk], appointment.start, appointment.end)
         if outside != appointment.needs_rebooking:
-            Appointment.objects.filter(pk=appointment.pk).update(needs_rebooking=outside)
+            changed[outside].append(appointment.pk)
         if outside:
             flagged.append(appointment)
+    for outside, ids in changed.items():
+        if ids:
+            Appointment.objects.filter(pk__in=ids).update(needs_rebooking=outside)
     return flagged
 
 
-def working_hours_set(*, actor, schedule: Schedule, sessions: list[dict]) -> list[Appointment]:
+def working_hours_set(
+    *, actor: User, schedule: Schedule, sessions: list[dict]
+) -> list[Appointment]:
     """Replace the weekly pattern. Returns the booked appointments now outside working hours
     (they keep their time and are flagged for rebooking, never dropped)."""
+    require(actor, Perm.SCHEDULE_MANAGE)
     with transaction.atomic():
         Schedule.objects.select_for_update().get(pk=schedule.pk)
         schedule.hours.all().delete()
         WorkingHours.objects.bulk_create([WorkingHours(schedule=schedule, **s) for s in sessions])
-        flagged = _flag_outside_hours(schedule)
+        flagged = _flag_outside_hours([schedule])
         audit_record(
             action="scheduling.working_hours_set",
             actor=actor,
@@ -170,28 +212,30 @@ def working_hours_set(*, actor, schedule: Schedule, sessions: list[dict]) -> lis
     return flagged
 
 
-def working_hours_add(*, actor, schedule: Schedule, **fields) -> tuple[WorkingHours, list]:
+def working_hours_add(*, actor: User, schedule: Schedule, **fields) -> tuple[WorkingHours, list]:
     """Add one weekly session."""
+    require(actor, Perm.SCHEDULE_MANAGE)
     with transaction.atomic():
         session = WorkingHours.objects.create(schedule=schedule, **fields)
-        flagged = _flag_outside_hours(schedule)
+        flagged = _flag_outside_hours([schedule])
         audit_record(action="scheduling.working_hours_add", actor=actor, obj=session)
     return session, flagged
 
 
-def working_hours_remove(*, actor, session: WorkingHours) -> list[Appointment]:
+def working_hours_remove(*, actor: User, session: WorkingHours) -> list[Appointment]:
     """Remove one weekly session; returns the appointments that now need rebooking."""
+    require(actor, Perm.SCHEDULE_MANAGE)
     schedule = session.schedule
     with transaction.atomic():
         audit_record(action="scheduling.working_hours_remove", actor=actor, obj=session)
         session.delete()
-        flagged = _flag_outside_hours(schedule)
+        flagged = _flag_outside_hours([schedule])
     return flagged
 
 
 def schedule_exception_add(
     *,
-    actor,
+    actor: User,
     schedule: Schedule | None,
     kind: str,
     start: datetime,
@@ -202,6 +246,7 @@ def schedule_exception_add(
 ) -> tuple[ScheduleException, list[Appointment]]:
     """Leave, a holiday (schedule None: everyone) or an extra session. Booked appointments that
     fall in removed time are flagged for rebooking and returned."""
+    require(actor, Perm.SCHEDULE_MANAGE)
     if end <= start:
         raise DomainError("The end must be after the start.", fields={"end": "Must be later."})
     with transaction.atomic():
@@ -214,25 +259,27 @@ def schedule_exception_add(
             slot_minutes=slot_minutes,
             location=location,
         )
-        flagged = _flag_after_exception_change(schedule)
+        flagged = _flag_after_exception_change(exception)
         audit_record(action="scheduling.exception_add", actor=actor, obj=exception)
     return exception, flagged
 
 
-def schedule_exception_remove(*, actor, exception: ScheduleException) -> list[Appointment]:
+def schedule_exception_remove(*, actor: User, exception: ScheduleException) -> list[Appointment]:
     """Remove an exception; an extra session's appointments are flagged if now outside."""
-    schedule = exception.schedule
+    require(actor, Perm.SCHEDULE_MANAGE)
     with transaction.atomic():
         audit_record(action="scheduling.exception_remove", actor=actor, obj=exception)
         exception.delete()
-        flagged = _flag_after_exception_change(schedule)
+        flagged = _flag_after_exception_change(exception)
     return flagged
 
 
-def _flag_after_exception_change(schedule: Schedule | None) -> list[Appointment]:
-    """An exception touches one schedule, or every active one (a hospital holiday)."""
+def _flag_after_exception_change(exception: ScheduleException) -> list[Appointment]:
+    """An exception touches one schedule, or every active one (a hospital holiday); only the
+    appointments in its time can change."""
+    schedule = exception.schedule
     targets = [schedule] if schedule else list(Schedule.objects.filter(is_active=True))
-    return [a for s in targets for a in _flag_outside_hours(s)]
+    return _flag_outside_hours(targets, start=exception.start, end=exception.end)
 
 
 # --- Booking ---------------------------------------------------------------------------------
@@ -255,7 +302,7 @@ def _check_within_window(start: datetime) -> None:
 
 def appointment_book(
     *,
-    actor,
+    actor: User,
     patient,
     practitioner,
     start: datetime,
@@ -280,10 +327,11 @@ def appointment_book(
     overbook = kind != BookingKind.REGULAR
     if overbook:
         walk_in = kind == BookingKind.WALK_IN
-        if not user_has_perm(
-            actor, Perm.APPOINTMENT_WALK_IN if walk_in else Perm.APPOINTMENT_OVERBOOK
-        ):
-            raise NotAllowed(f"Your role may not book {BookingKind(kind).label.lower()} visits.")
+        require(
+            actor,
+            Perm.APPOINTMENT_WALK_IN if walk_in else Perm.APPOINTMENT_OVERBOOK,
+            f"Your role may not book {BookingKind(kind).label.lower()} visits.",
+        )
         minutes = service.duration_minutes if service else 15
         end, location = start + timedelta(minutes=minutes), ""
     else:
@@ -350,10 +398,12 @@ def appointment_book(
     return appointment
 
 
-def appointment_reschedule(*, actor, appointment: Appointment, start: datetime) -> Appointment:
+def appointment_reschedule(
+    *, actor: User, appointment: Appointment, start: datetime
+) -> Appointment:
     """Move a booked appointment to another free slot of the same practitioner. The old time is
     offered to the waitlist. Refused like a booking when the new time is taken."""
-    _check_may_act_for(actor, appointment.patient)
+    _check_may_act_for(actor, appointment)
     _check_within_window(start)
     if appointment.status != S.BOOKED:
         raise Conflict("Only a booked appointment can be moved.", code="invalid_state")
@@ -404,10 +454,10 @@ def _check_cutoff(appointment: Appointment, verb: str) -> None:
         )
 
 
-def appointment_cancel(*, actor, appointment: Appointment, reason: str) -> Appointment:
+def appointment_cancel(*, actor: User, appointment: Appointment, reason: str) -> Appointment:
     """Cancel a booked appointment with a reason. Patients may cancel online only until
     APPOINTMENT_CANCEL_CUTOFF_HOURS before the start. The freed slot goes to the waitlist."""
-    _check_may_act_for(actor, appointment.patient)
+    _check_may_act_for(actor, appointment)
     reason = (reason or "").strip()
     if _is_patient_actor(actor):
         _check_cutoff(appointment, "cancelled")
@@ -469,11 +519,10 @@ def _emit_checked_in(appointment: Appointment, actor) -> None:
     )
 
 
-def appointment_check_in(*, actor, appointment: Appointment) -> Appointment:
+def appointment_check_in(*, actor: User, appointment: Appointment) -> Appointment:
     """The patient has arrived: booked -> checked in. The clinical record opens the encounter
     (through the `appointment.checked_in` event)."""
-    if not user_has_perm(actor, Perm.APPOINTMENT_BOOK):
-        raise NotAllowed("Your role may not check patients in.")
+    require(actor, Perm.APPOINTMENT_BOOK, "Your role may not check patients in.")
     with transaction.atomic():
         if not _transition(
             actor=actor,
@@ -489,10 +538,9 @@ def appointment_check_in(*, actor, appointment: Appointment) -> Appointment:
     return appointment
 
 
-def appointment_mark_no_show(*, actor, appointment: Appointment) -> Appointment:
+def appointment_mark_no_show(*, actor: User, appointment: Appointment) -> Appointment:
     """A booked patient did not come: only once the appointment's time has begun."""
-    if not user_has_perm(actor, Perm.APPOINTMENT_BOOK):
-        raise NotAllowed("Your role may not record no-shows.")
+    require(actor, Perm.APPOINTMENT_BOOK, "Your role may not record no-shows.")
     if appointment.start > timezone.now():
         raise DomainError("A no-show can be recorded only after the start.", code="too_early")
     with transaction.atomic():
@@ -508,8 +556,9 @@ def appointment_mark_no_show(*, actor, appointment: Appointment) -> Appointment:
     return appointment
 
 
-def appointment_start_consultation(*, actor, appointment_id, encounter=None) -> bool:
+def appointment_start_consultation(*, actor: User, appointment_id, encounter=None) -> bool:
     """The doctor opened the encounter: booked/checked in -> in consultation (idempotent)."""
+    require(actor, Perm.CLINICAL_WRITE)
     appointment = Appointment.objects.filter(pk=appointment_id).first()
     if appointment is None:
         return False
@@ -525,8 +574,9 @@ def appointment_start_consultation(*, actor, appointment_id, encounter=None) -> 
         )
 
 
-def appointment_complete(*, actor, appointment_id, encounter=None) -> bool:
+def appointment_complete(*, actor: User, appointment_id, encounter=None) -> bool:
     """The encounter was completed: the appointment is completed (idempotent)."""
+    require(actor, Perm.CLINICAL_WRITE)
     appointment = Appointment.objects.filter(pk=appointment_id).first()
     if appointment is None:
         return False
@@ -541,9 +591,10 @@ def appointment_complete(*, actor, appointment_id, encounter=None) -> bool:
         )
 
 
-def appointments_move_for_merge(*, actor, survivor, duplicate, merge_id: str) -> int:
+def appointments_move_for_merge(*, actor: User, survivor, duplicate, merge_id: str) -> int:
     """A patient merge moves the duplicate's appointments to the survivor. Where the survivor is
     already booked at the same time, the duplicate's appointment is cancelled instead."""
+    require(actor, Perm.PATIENT_MERGE)
     moved = 0
     with transaction.atomic():
         for appointment in Appointment.objects.select_for_update().filter(patient=duplicate):
@@ -575,8 +626,9 @@ def appointments_move_for_merge(*, actor, survivor, duplicate, merge_id: str) ->
     return moved
 
 
-def appointments_move_back_for_unmerge(*, actor, merge_id: str) -> int:
+def appointments_move_back_for_unmerge(*, actor: User, merge_id: str) -> int:
     """Undoing a merge moves the appointments it moved back to their first patient."""
+    require(actor, Perm.PATIENT_MERGE)
     count = 0
     with transaction.atomic():
         for move in MergeMove.objects.filter(merge_id=str(merge_id)):
@@ -595,7 +647,7 @@ def appointments_move_back_for_unmerge(*, actor, merge_id: str) -> int:
 
 
 def waitlist_join(
-    *, actor, patient, department: Department, practitioner=None, note: str = ""
+    *, actor: User, patient, department: Department, practitioner=None, note: str = ""
 ) -> WaitlistEntry:
     """The patient waits for an earlier slot with a practitioner or anyone in a department."""
     _check_may_act_for(actor, patient)
@@ -675,9 +727,14 @@ def waitlist_offer_slot(
     return None
 
 
-def waitlist_release_offer(*, entry: WaitlistEntry, actor=None) -> WaitlistEntry | None:
-    """The holder let the offer go (or it expired): they wait again, and the slot goes to the
-    next patient. Returns the next offer, if any."""
+def waitlist_release_offer(*, actor: User, entry: WaitlistEntry) -> WaitlistEntry | None:
+    """The holder lets the offer go: they wait again, and the slot goes to the next patient.
+    Returns the next offer, if any."""
+    _check_may_act_for(actor, entry)
+    return _release_offer(entry=entry, actor=actor)
+
+
+def _release_offer(*, entry: WaitlistEntry, actor: User | None) -> WaitlistEntry | None:
     with transaction.atomic():
         released = WaitlistEntry.objects.filter(pk=entry.pk, status=WaitlistStatus.OFFERED)
         entry = released.select_for_update().first()
@@ -708,7 +765,7 @@ def waitlist_expire_offers(*, now: datetime | None = None) -> int:
     expired = WaitlistEntry.objects.filter(status=WaitlistStatus.OFFERED, offer_expires_at__lte=now)
     count = 0
     for entry in expired:
-        waitlist_release_offer(entry=entry)
+        _release_offer(entry=entry, actor=None)
         count += 1
     return count
 
@@ -716,7 +773,7 @@ def waitlist_expire_offers(*, now: datetime | None = None) -> int:
 # --- Reminders -------------------------------------------------------------------------------
 
 
-def reminder_opt_out_set(*, actor, patient, opted_out: bool) -> None:
+def reminder_opt_out_set(*, actor: User, patient, opted_out: bool) -> None:
     """The patient turns appointment reminders off (or on again)."""
     _check_may_act_for(actor, patient)
     with transaction.atomic():

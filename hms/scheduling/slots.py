@@ -231,23 +231,15 @@ def slot_lookup(
     return None
 
 
-def pattern_covers(schedule: Schedule, start: datetime, end: datetime) -> bool:
-    """True when [start, end) lies inside the practitioner's working time (booked or not)."""
-    hours = list(schedule.hours.all())
-    exceptions = list(
-        ScheduleException.objects.filter(
-            Q(schedule=schedule) | Q(schedule__isnull=True), start__lt=end, end__gt=start
-        )
-    )
-    slots = working_slots(schedule, hours, exceptions, start - timedelta(days=1), end)
-    return any(s.start <= start and end <= s.end for s in slots) or _covered_by_run(
-        slots, start, end
-    )
-
-
-def _covered_by_run(slots, start, end) -> bool:
+def covers(slots: list[Slot], start: datetime, end: datetime) -> bool:
+    """True when [start, end) lies inside one slot or a run of back-to-back slots (no queries).
+    `slots` is `working_slots(...)`'s list, sorted by start; no slot is longer than a day, so
+    the search starts a day earlier, found by bisection."""
     cursor = start
-    for slot in slots:
+    index = bisect_left(slots, start - timedelta(days=1), key=lambda slot: slot.start)
+    for slot in slots[index:]:
+        if slot.start > cursor:
+            return False
         if slot.start <= cursor < slot.end:
             cursor = slot.end
             if cursor >= end:

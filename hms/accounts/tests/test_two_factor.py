@@ -186,3 +186,21 @@ def test_a_password_alone_cannot_enrol_a_second_device(admin_with_device):
     leftover.refresh_from_db()
     assert not leftover.confirmed
     assert client.get(DASHBOARD)["Location"].startswith(VERIFY)
+
+
+def test_enrolment_is_refused_once_a_device_is_confirmed(make_user):
+    from django_otp.oath import TOTP
+
+    from hms.accounts import services
+    from hms.core.errors import Conflict, NotAllowed
+
+    nurse = make_user(Role.NURSE)
+    device = services.two_factor_enrolment_start(user=nurse)
+    assert services.two_factor_enrolment_start(user=nurse) == device  # the same pending device
+    code = f"{TOTP(device.bin_key, device.step, device.t0, device.digits).token():06d}"
+    assert services.two_factor_enrolment_confirm(user=nurse, device=device, code=code)
+    assert AuditEvent.objects.filter(action="auth.2fa_enabled", actor=nurse).exists()
+    with pytest.raises(Conflict):
+        services.two_factor_enrolment_start(user=nurse)
+    with pytest.raises(NotAllowed):
+        services.two_factor_enrolment_start(user=make_user(Role.PATIENT))

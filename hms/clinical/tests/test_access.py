@@ -32,8 +32,9 @@ def record(make_user, settings, tmp_path):
     patient = PatientFactory()
     encounter = EncounterFactory(patient=patient, practitioner=doctor)
     order = LabOrderFactory(encounter=encounter, patient=patient)
-    services.lab_order_collect(actor=doctor, order=order)
-    result = services.lab_result_record(actor=make_user(Role.LAB), order=order, value="4.1")
+    lab = make_user(Role.LAB)
+    services.lab_order_collect(actor=lab, order=order)
+    result = services.lab_result_record(actor=lab, order=order, value="4.1")
     services.lab_result_release(actor=doctor, result=result)
     return {
         "patient": patient,

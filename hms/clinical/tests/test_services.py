@@ -81,10 +81,13 @@ def test_an_encounter_moves_opened_then_in_progress_then_closed_and_says_so(enco
 
 
 def test_the_treating_practitioner_must_be_a_doctor_or_nurse(make_user):
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as refused:
         services.encounter_open(
-            actor=None, patient=PatientFactory(), practitioner=make_user(Role.RECEPTIONIST)
+            actor=make_user(Role.DOCTOR),
+            patient=PatientFactory(),
+            practitioner=make_user(Role.RECEPTIONIST),
         )
+    assert refused.value.code == "not_a_clinician"
 
 
 def test_a_checked_in_appointment_opens_one_encounter_however_often_it_is_announced(make_user):
@@ -141,11 +144,17 @@ def test_vitals_get_a_bmi_abnormal_flags_and_units(encounter, doctor):
     assert audited(encounter.patient, "vitals.record")
 
 
-def test_physiologically_impossible_vitals_are_refused_by_service_and_database(encounter):
-    with pytest.raises(DomainError):
+def test_physiologically_impossible_vitals_are_refused_by_service_and_database(
+    encounter, make_user
+):
+    with pytest.raises(DomainError) as refused:
         services.vitals_record(
-            actor=None, patient=encounter.patient, encounter=encounter, temperature_c=Decimal(55)
+            actor=make_user(Role.NURSE),
+            patient=encounter.patient,
+            encounter=encounter,
+            temperature_c=Decimal(55),
         )
+    assert refused.value.code == "impossible_vitals"
     for values in ({"temperature_c": 55}, {"pulse_per_min": 400}, {"systolic_mmhg": 80,
                    "diastolic_mmhg": 120}, {"spo2_percent": 101}, {"height_cm": 400}):  # fmt: skip
         with pytest.raises(IntegrityError), transaction.atomic():

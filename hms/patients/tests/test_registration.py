@@ -56,11 +56,15 @@ def test_registration_records_every_detail_and_an_audit_row(make_user):
     assert event.actor == clerk and event.patient_ref == str(patient.pk)
 
 
-def test_a_birth_date_in_the_future_is_refused():
-    with pytest.raises(DomainError):
+def test_a_birth_date_in_the_future_is_refused(make_user):
+    with pytest.raises(DomainError) as refused:
         patient_create(
-            actor=None, given_name="A", family_name="B", birth_date=datetime.date(2999, 1, 1)
+            actor=make_user(Role.RECEPTIONIST),
+            given_name="A",
+            family_name="B",
+            birth_date=datetime.date(2999, 1, 1),
         )
+    assert "birth_date" in refused.value.fields
 
 
 def test_an_identifier_already_recorded_for_another_patient_is_refused_whole():
@@ -144,8 +148,10 @@ def test_the_edit_page_saves_changes(client_for):
     assert patient.city == "York" and patient.given_name == "Jonathan"
 
 
-def test_a_nurse_may_register_but_a_pharmacist_may_not(client_for):
+def test_a_nurse_may_register_but_a_pharmacist_may_not(client_for, make_user):
     assert client_for(Role.NURSE).get("/patients/new/").status_code == 200
+    pharmacist = client_for(user=make_user(Role.PHARMACIST))
+    assert pharmacist.get("/patients/new/").status_code == 403
 
 
 def test_a_pharmacist_may_not_open_the_registration_page(client_for):

@@ -94,9 +94,9 @@ def test_results_come_in_pages(clerk):
     assert len(third.patients) == 1 and not third.has_next and third.has_previous
 
 
-def test_a_merged_duplicate_is_hidden_from_search(clerk, people):
+def test_a_merged_duplicate_is_hidden_from_search(clerk, people, make_user):
     duplicate = PatientFactory(given_name="Jon", family_name="Smith")
-    patient_merge(actor=None, survivor=people["john"], duplicate=duplicate)
+    patient_merge(actor=make_user(Role.ADMIN), survivor=people["john"], duplicate=duplicate)
     assert duplicate.pk not in found(clerk, "smith")
 
 
@@ -128,12 +128,13 @@ def test_a_patient_matching_the_scanned_word_twice_is_listed_once(clerk):
     assert found(clerk, "mar") == [maria.pk]
 
 
-def test_an_unmerged_record_is_found_again(clerk, people):
+def test_an_unmerged_record_is_found_again(clerk, people, make_user):
     from hms.patients.services import patient_unmerge
 
+    admin = make_user(Role.ADMIN)
     duplicate = PatientFactory(given_name="Jon", family_name="Smith")
-    merge = patient_merge(actor=None, survivor=people["john"], duplicate=duplicate)
-    patient_unmerge(actor=None, merge=merge)
+    merge = patient_merge(actor=admin, survivor=people["john"], duplicate=duplicate)
+    patient_unmerge(actor=admin, merge=merge)
     assert duplicate.pk in found(clerk, "jon smith")
 
 

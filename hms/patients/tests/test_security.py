@@ -16,6 +16,7 @@ def test_a_huge_page_number_shows_an_empty_page(client_for, query):
     PatientFactory(family_name="Smith")
     response = client_for(Role.RECEPTIONIST).get(f"{reverse('patients:list')}?{query}")
     assert response.status_code == 200
+    assert response.context["page"].patients == []
 
 
 def test_a_huge_page_number_in_the_api_is_an_empty_page(client_for):

@@ -8,14 +8,14 @@ def _patient() -> dict:
 
 
 def _merge() -> dict:
+    from hms.accounts.tests.factories import UserFactory
+    from hms.core.permissions import Role
     from hms.patients.services import patient_merge
     from hms.patients.tests.factories import PatientFactory
 
-    return {
-        "merge_id": patient_merge(
-            actor=None, survivor=PatientFactory(), duplicate=PatientFactory()
-        ).pk
-    }
+    admin = UserFactory(role=Role.ADMIN)
+    merge = patient_merge(actor=admin, survivor=PatientFactory(), duplicate=PatientFactory())
+    return {"merge_id": merge.pk}
 
 
 def _api_patient() -> dict:

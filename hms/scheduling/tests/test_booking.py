@@ -158,7 +158,7 @@ def test_reception_books_walk_ins_but_urgent_overbooking_stays_with_clinicians(m
     assert urgent.overbooked and urgent.kind == BookingKind.URGENT
 
 
-def test_a_walk_in_is_checked_in_at_once_and_opens_the_encounter(make_user, doctor):
+def test_a_walk_in_is_checked_in_at_once_and_announces_it(make_user, doctor):
     seen = []
     handler = subscribe("appointment.checked_in")(lambda **payload: seen.append(payload))
     try:

@@ -5,6 +5,7 @@ from unittest import mock
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from hms.core.models import AuditEvent
 from hms.core.permissions import Role
@@ -65,6 +66,8 @@ def test_a_portal_doctor_page_with_an_impossible_day_shows_this_week(client_for,
         reverse("scheduling:portal-doctor", args=[doctor.pk]), {"day": "2026-02-30"}
     )
     assert response.status_code == 200
+    assert response.context["day"] == timezone.localdate()
+    assert all(day >= timezone.localdate() for day in response.context["days"])
 
 
 def test_schedule_edits_with_a_junk_id_change_nothing(client_for, schedule):

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from hms.clinical.fhir_import import FhirImporter
+from hms.core.access import as_system
 
 
 class Command(BaseCommand):
@@ -32,7 +33,8 @@ class Command(BaseCommand):
                     self.stderr.write("")
 
         try:
-            summary = FhirImporter(progress=progress).run(paths)
+            with as_system():
+                summary = FhirImporter(progress=progress).run(paths)
         except FileNotFoundError as exc:
             raise CommandError(str(exc)) from None
         for line in summary.lines():

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from faker import Faker
 
+from hms.core.access import as_system
 from hms.core.demo import DemoContext, print_demo_accounts
 from hms.core.models import Hospital
 
@@ -55,5 +56,5 @@ class Command(BaseCommand):
                     raise
                 continue
             if hasattr(module, step):
-                with transaction.atomic():
+                with transaction.atomic(), as_system():
                     getattr(module, step)(ctx)

@@ -4,7 +4,7 @@ GET URL, as the roles that may open it)."""
 import pytest
 
 from hms.core.permissions import Role
-from hms.core.tests.test_role_matrix import (
+from tests.test_role_matrix import (
     Declaration,
     allowed,
     clients_by_role,

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from hms.core.permissions import Role
-from hms.core.tests.test_role_matrix import DRF_METHODS, _drf_class, clients_by_role, routes_of
+from tests.test_role_matrix import DRF_METHODS, _drf_class, clients_by_role, routes_of
 
 HUGE = 10**30
 LONG = "x" * 20_000

@@ -3,7 +3,7 @@
 import pytest
 
 from hms.core.permissions import Role
-from hms.core.tests.test_role_matrix import (
+from tests.test_role_matrix import (
     Declaration,
     allowed,
     clients_by_role,

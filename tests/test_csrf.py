@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from hms.core.permissions import Role
-from hms.core.tests.test_role_matrix import Declaration, declaration_of, routes_of, url_of
+from tests.test_role_matrix import Declaration, declaration_of, routes_of, url_of
 
 pytestmark = pytest.mark.django_db
 

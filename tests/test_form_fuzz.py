@@ -5,7 +5,7 @@ open it; it must answer a form error, a redirect or a 4xx, never a 5xx."""
 import pytest
 
 from hms.core.permissions import Role
-from hms.core.tests.test_role_matrix import (
+from tests.test_role_matrix import (
     Declaration,
     allowed,
     clients_by_role,
