@@ -8,7 +8,7 @@ class PatientsConfig(AppConfig):
 
     def ready(self):
         from hms.core.audit_labels import register_patient_lookups
-        from hms.patients import selectors, services  # noqa: F401  (event subscribers)
+        from hms.patients import dashboard, selectors, services  # noqa: F401  (subscribers, counts)
 
         register_patient_lookups(
             labels=selectors.patient_audit_labels, refs_for_mrn=selectors.patient_refs_for_mrn
