@@ -67,11 +67,12 @@ def client_for(client, make_user):
 
 @pytest.fixture(autouse=True)
 def _audit_trail_flushable_after_transactional_tests(request):
-    """SQLite empties tables after a `transaction=True` test with DELETE, which the audit
-    trail's append-only trigger refuses (PostgreSQL truncates, which row triggers do not see).
+    """SQLite empties tables after a `transaction=True` or live-server test with DELETE, which the
+    audit trail's append-only trigger refuses (PostgreSQL truncates; row triggers do not see it).
     Lift that one trigger for the flush; the next test puts it back."""
     marker = request.node.get_closest_marker("django_db")
-    if not (marker and marker.kwargs.get("transaction")):
+    flushed = {"transactional_db", "live_server"} & set(request.fixturenames)
+    if not (flushed or (marker and marker.kwargs.get("transaction"))):
         yield
         return
     request.getfixturevalue("transactional_db")

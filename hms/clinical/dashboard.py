@@ -14,6 +14,7 @@ from hms.clinical.models import (
 )
 from hms.core.audit import audit_record_patients
 from hms.core.dashboard import DashboardWidget, register_widget
+from hms.core.navigation import register_count
 from hms.core.permissions import Perm
 
 
@@ -66,3 +67,24 @@ for widget in (
     ),
 ):  # fmt: skip
     register_widget(widget)
+
+
+def _count_open(*, user) -> str:
+    return f"{Encounter.objects.exclude(status=EncounterStatus.CLOSED).count()} open"
+
+
+def _count_lab(*, user) -> str:
+    statuses = [LabOrderStatus.ORDERED, LabOrderStatus.COLLECTED]
+    return f"{LabOrder.objects.filter(status__in=statuses).count()} to do"
+
+
+def _count_prescriptions(*, user) -> str:
+    return f"{_active_prescriptions(user=user)['count']} active"
+
+
+for _url_name, _count in (
+    ("clinical:encounter-list", _count_open),
+    ("clinical:lab-worklist", _count_lab),
+    ("clinical:prescription-list", _count_prescriptions),
+):
+    register_count(_url_name, _count)

@@ -8,6 +8,11 @@ urlpatterns = [
     path("encounters/", views.encounter_list, name="encounter-list"),
     path("patients/<uuid:patient_id>/encounters/new/", views.encounter_open, name="encounter-open"),
     path("encounters/<uuid:pk>/", views.encounter_detail, name="encounter"),
+    path(
+        "encounters/for-appointment/<uuid:appointment_id>/",
+        views.appointment_encounter,
+        name="appointment-encounter",
+    ),
     path("encounters/<uuid:pk>/start/", views.encounter_start, name="encounter-start"),
     path("encounters/<uuid:pk>/close/", views.encounter_close, name="encounter-close"),
     path("encounters/<uuid:pk>/vitals/", views.vitals_add, name="vitals-add"),

@@ -112,6 +112,15 @@ def _encounter_page(request, encounter, status=200, **bound):
 
 
 @require_perm(Perm.CLINICAL_VIEW)
+def appointment_encounter(request, appointment_id):
+    """The encounter that an appointment's check-in opened: one click from the queue."""
+    encounter = Encounter.objects.filter(appointment_id=str(appointment_id)).only("pk").first()
+    if encounter is None:
+        raise Http404("No encounter is open for this appointment: check the patient in first.")
+    return redirect("clinical:encounter", encounter.pk)
+
+
+@require_perm(Perm.CLINICAL_VIEW)
 def encounter_detail(request, pk):
     encounter = _get_for_user(
         request,

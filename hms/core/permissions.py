@@ -45,7 +45,8 @@ class Perm(StrEnum):
     # Scheduling
     APPOINTMENT_VIEW = "scheduling.view_appointments"
     APPOINTMENT_BOOK = "scheduling.book_appointments"
-    APPOINTMENT_OVERBOOK = "scheduling.overbook"
+    APPOINTMENT_WALK_IN = "scheduling.book_walk_ins"  # a patient who arrived without a slot
+    APPOINTMENT_OVERBOOK = "scheduling.overbook"  # urgent: on top of booked slots, clinicians'
     SCHEDULE_MANAGE = "scheduling.manage_schedules"
     # Billing and inventory
     BILLING_VIEW = "billing.view"
@@ -94,6 +95,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.LAB_RESULT_RELEASE,
             Perm.APPOINTMENT_VIEW,
             Perm.APPOINTMENT_BOOK,
+            Perm.APPOINTMENT_WALK_IN,
             Perm.APPOINTMENT_OVERBOOK,
         }
     ),
@@ -116,6 +118,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.PATIENT_REGISTER,
             Perm.APPOINTMENT_VIEW,
             Perm.APPOINTMENT_BOOK,
+            Perm.APPOINTMENT_WALK_IN,
         }
     ),
     Role.PHARMACIST: frozenset(

@@ -13,7 +13,7 @@ from hms.core.audit import audit_record
 from hms.core.dashboard import render_widgets
 from hms.core.forms import AuditFilterForm
 from hms.core.models import Department
-from hms.core.navigation import menu_for, planned_for
+from hms.core.navigation import cards_for, planned_for
 from hms.core.notifications import notifications_of
 from hms.core.permissions import Perm, Role
 from hms.core.selectors import audit_events_search, audit_rows, hospital_get
@@ -41,7 +41,7 @@ def dashboard(request):
         request,
         template,
         {
-            "modules": menu_for(user),
+            "modules": cards_for(user),
             "upcoming_modules": planned_for(user),
             "widgets": render_widgets(request),
             "notices": list(notifications_of(user, unread_only=True)[:5]),

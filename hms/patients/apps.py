@@ -8,7 +8,9 @@ class PatientsConfig(AppConfig):
 
     def ready(self):
         from hms.core.audit_labels import register_patient_lookups
-        from hms.patients import search, selectors, services  # noqa: F401  (event subscribers)
+
+        # Imported for their subscribers and dashboard counts.
+        from hms.patients import dashboard, search, selectors, services  # noqa: F401
 
         register_patient_lookups(
             labels=selectors.patient_audit_labels, refs_for_mrn=search.patient_refs_for_mrn

@@ -1,8 +1,10 @@
 from django import forms
+from django.urls import reverse_lazy
 
 from hms.core.errors import DomainError
 from hms.core.phones import PhoneFormField
 from hms.patients.models import IdentifierSystem, Patient
+from hms.patients.search import patient_by_mrn
 from hms.patients.services import PHOTO_MAX_BYTES, birth_date_check
 
 DEMOGRAPHIC_FIELDS = [
@@ -90,3 +92,54 @@ class MergeForm(forms.Form):
     survivor = forms.CharField(label="MRN of the record to keep", max_length=20)
     duplicate = forms.CharField(label="MRN of the duplicate record", max_length=20)
     reason = forms.CharField(max_length=300, required=False)
+
+
+class PatientPickerInput(forms.TextInput):
+    """A text box that lists matching patients (name, MRN or phone) as one types (htmx); a
+    click on one puts its MRN in the box. Without scripts, an MRN typed in full still works."""
+
+    template_name = "patients/widgets/patient_picker.html"
+
+    def __init__(self, attrs=None):
+        super().__init__(
+            {
+                "autocomplete": "off",
+                "placeholder": "Name, MRN or phone",
+                "hx-get": reverse_lazy("patients:pick"),
+                "hx-trigger": "input changed delay:300ms, search",
+                **(attrs or {}),
+            }
+        )
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        choices_id = f"{context['widget']['attrs'].get('id', name)}-choices"
+        context["widget"]["attrs"].update(
+            {"hx-target": f"#{choices_id}", "aria-controls": choices_id}
+        )
+        context["choices_id"] = choices_id
+        return context
+
+
+class PatientField(forms.CharField):
+    """A patient chosen with the picker (or an MRN typed with or without its dash): cleans to
+    the current Patient record."""
+
+    widget = PatientPickerInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Patient")
+        kwargs.setdefault("max_length", 120)
+        kwargs.setdefault("help_text", "Type a name, MRN or phone number, then choose the patient.")
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        text = super().clean(value)
+        if not text:
+            return None
+        patient = patient_by_mrn(text)
+        if patient is None:
+            raise forms.ValidationError(
+                "Choose a patient from the list (or type their MRN).", code="no_patient"
+            )
+        return patient

@@ -44,6 +44,21 @@ def patient_list(request):
     return render(request, "patients/patient_list.html", context)
 
 
+PICKER_SIZE = 8
+
+
+@require_perm(Perm.PATIENT_VIEW_DEMOGRAPHICS)
+def patient_pick(request):
+    """The patient picker's list (htmx): patients matching what was typed in a booking form's
+    patient box (named `mrn`). Uses the registry's search, so each patient listed is audited."""
+    query = request.GET.get("mrn", "").strip()[:120]
+    patients = []
+    if len(query) >= 2:
+        page = search.patient_search(user=request.user, query=query, page_size=PICKER_SIZE)
+        patients = page.patients
+    return render(request, "patients/_picker.html", {"patients": patients, "query": query})
+
+
 @require_perm(Perm.PATIENT_REGISTER)
 def patient_register(request):
     form = PatientForm(*_posted(request))

@@ -7,8 +7,20 @@ from django.utils import timezone
 
 from hms.core.audit import audit_record
 from hms.core.dashboard import DashboardWidget, register_widget
+from hms.core.models import Department
+from hms.core.navigation import register_count
 from hms.core.permissions import Perm
-from hms.scheduling.models import RELEASED_STATUSES, Appointment, AppointmentStatus
+from hms.patients.selectors import patient_of_user
+from hms.scheduling.models import (
+    RELEASED_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Schedule,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+
+ARRIVED = (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_CONSULTATION)
 
 
 def _today() -> tuple[datetime, datetime]:
@@ -83,3 +95,80 @@ register_widget(
         load=_next_visit,
     )
 )
+
+
+def _queues(*, user) -> dict:
+    """Who has arrived today, per department: the user's own department (a doctor's) first."""
+    start, end = _today()
+    arrived = dict(
+        Appointment.objects.filter(start__gte=start, start__lt=end, status__in=ARRIVED)
+        .values_list("department")
+        .annotate(n=Count("pk"))
+    )
+    own = Schedule.objects.filter(practitioner=user).values_list("department_id", flat=True)
+    own_id = own.first()
+    departments = sorted(
+        Department.objects.filter(is_active=True),
+        key=lambda d: (d.pk != own_id, -arrived.get(d.pk, 0), d.name),
+    )
+    return {
+        "queues": [(d, arrived.get(d.pk, 0), d.pk == own_id) for d in departments],
+        "total": sum(arrived.values()),
+    }
+
+
+register_widget(
+    DashboardWidget(
+        key="queues",
+        title="Queues",
+        order=15,
+        perm=Perm.APPOINTMENT_VIEW,
+        template="scheduling/widgets/queues.html",
+        load=_queues,
+    )
+)
+
+
+def _count_today(*, user) -> str:
+    start, end = _today()
+    n = (
+        Appointment.objects.filter(start__gte=start, start__lt=end)
+        .exclude(status__in=RELEASED_STATUSES)
+        .count()
+    )
+    return f"{n} today"
+
+
+def _count_waiting(*, user) -> str:
+    start, end = _today()
+    n = Appointment.objects.filter(start__gte=start, start__lt=end, status__in=ARRIVED).count()
+    return f"{n} arrived"
+
+
+def _count_waitlist(*, user) -> str:
+    statuses = [WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+    return f"{WaitlistEntry.objects.filter(status__in=statuses).count()} waiting"
+
+
+def _count_schedules(*, user) -> str:
+    return f"{Schedule.objects.filter(is_active=True).count()} active"
+
+
+def _count_own_upcoming(*, user) -> str:
+    patient = patient_of_user(user)
+    if patient is None:
+        return ""
+    upcoming = Appointment.objects.filter(patient=patient, start__gte=timezone.now()).exclude(
+        status__in=RELEASED_STATUSES
+    )
+    return f"{upcoming.count()} upcoming"
+
+
+for _url_name, _count in (
+    ("scheduling:calendar", _count_today),
+    ("scheduling:queue-home", _count_waiting),
+    ("scheduling:waitlist", _count_waitlist),
+    ("scheduling:schedule-list", _count_schedules),
+    ("scheduling:portal-appointments", _count_own_upcoming),
+):
+    register_count(_url_name, _count)

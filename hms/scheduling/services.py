@@ -301,7 +301,8 @@ def appointment_book(
 
     Exactly one of two bookings of the same or overlapping time wins: the database refuses the
     other (Conflict `slot_taken`; `patient_busy` when the patient is already booked then).
-    Walk-ins and urgent bookings need the overbook permission, may overlap, and are marked."""
+    Walk-ins (reception and clinicians) and urgent bookings (clinicians) may overlap booked
+    slots and are marked."""
     _check_may_act_for(actor, patient)
     _check_within_window(start)
     if patient.merged_into_id is not None or not patient.is_active:
@@ -311,10 +312,11 @@ def appointment_book(
         raise NotFound("This practitioner takes no appointments.", code="no_schedule")
     overbook = kind != BookingKind.REGULAR
     if overbook:
+        walk_in = kind == BookingKind.WALK_IN
         require(
             actor,
-            Perm.APPOINTMENT_OVERBOOK,
-            "Walk-ins and urgent bookings need the overbook permission.",
+            Perm.APPOINTMENT_WALK_IN if walk_in else Perm.APPOINTMENT_OVERBOOK,
+            f"Your role may not book {BookingKind(kind).label.lower()} visits.",
         )
         if kind == BookingKind.WALK_IN:  # checked in at once: the patient is here today
             _check_within_check_in_window(start)

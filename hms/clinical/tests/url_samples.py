@@ -7,6 +7,16 @@ def _encounter() -> dict:
     return {"pk": EncounterFactory().pk}
 
 
+def _appointment_encounter() -> dict:
+    import uuid
+
+    from hms.clinical.tests.factories import EncounterFactory
+
+    appointment_id = uuid.uuid4()
+    EncounterFactory(appointment_id=str(appointment_id))
+    return {"appointment_id": appointment_id}
+
+
 def _patient() -> dict:
     from hms.patients.tests.factories import PatientFactory
 
@@ -77,6 +87,7 @@ def _api_diagnosis() -> dict:
 
 URL_SAMPLES = {
     "clinical:encounter-open": _patient,
+    "clinical:appointment-encounter": _appointment_encounter,
     **{
         f"clinical:{name}": _encounter
         for name in (

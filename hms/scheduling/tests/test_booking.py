@@ -136,7 +136,7 @@ def test_a_patient_can_never_book_for_another_patient(doctor):
         )
 
 
-def test_an_urgent_overbooking_needs_the_overbook_permission_and_is_marked(make_user, doctor):
+def test_reception_books_walk_ins_but_urgent_overbooking_stays_with_clinicians(make_user, doctor):
     clerk = make_user(Role.RECEPTIONIST)
     services.appointment_book(
         actor=clerk, patient=PatientFactory(), practitioner=doctor, start=at(2, 10)
@@ -146,6 +146,11 @@ def test_an_urgent_overbooking_needs_the_overbook_permission_and_is_marked(make_
             actor=clerk, patient=PatientFactory(), practitioner=doctor, start=at(2, 10),
             kind=BookingKind.URGENT,
         )  # fmt: skip
+    walk_in = services.appointment_book(
+        actor=clerk, patient=PatientFactory(), practitioner=doctor, start=timezone.now(),
+        kind=BookingKind.WALK_IN,
+    )  # fmt: skip
+    assert walk_in.overbooked and walk_in.kind == BookingKind.WALK_IN
     urgent = services.appointment_book(
         actor=make_user(Role.DOCTOR), patient=PatientFactory(), practitioner=doctor,
         start=at(2, 10), kind=BookingKind.URGENT,
