@@ -6,8 +6,6 @@ patient shown). A patient token asking about
 anyone else gets 404.
 """
 
-from decimal import Decimal
-
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -38,6 +36,7 @@ from hms.clinical.models import (
     Vitals,
 )
 from hms.clinical.selectors import Area
+from hms.clinical.vitals import DECIMAL_PLACES, VITAL_SIGNS, VitalSign, blood_pressure_error
 from hms.core.audit import audit_record_patients
 from hms.core.errors import DomainError
 from hms.core.models import Department
@@ -107,43 +106,26 @@ class VitalsOut(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+def _vital_field(sign: VitalSign) -> serializers.Field:
+    limits = {"min_value": sign.low, "max_value": sign.high, "required": False, "allow_null": True}
+    if sign.max_digits:
+        return serializers.DecimalField(
+            max_digits=sign.max_digits, decimal_places=DECIMAL_PLACES, **limits
+        )
+    return serializers.IntegerField(**limits)
+
+
 class VitalsIn(serializers.Serializer):
+    """The encounter, and one field per vital sign of `vitals.VITAL_SIGNS` (its possible range)."""
+
     encounter = serializers.UUIDField()
-    temperature_c = serializers.DecimalField(
-        max_digits=4, decimal_places=1, min_value=25, max_value=45, required=False, allow_null=True
-    )
-    pulse_per_min = serializers.IntegerField(
-        min_value=20, max_value=300, required=False, allow_null=True
-    )
-    systolic_mmhg = serializers.IntegerField(
-        min_value=40, max_value=300, required=False, allow_null=True
-    )
-    diastolic_mmhg = serializers.IntegerField(
-        min_value=20, max_value=200, required=False, allow_null=True
-    )
-    respiratory_rate_per_min = serializers.IntegerField(
-        min_value=2, max_value=80, required=False, allow_null=True
-    )
-    spo2_percent = serializers.IntegerField(
-        min_value=40, max_value=100, required=False, allow_null=True
-    )
-    weight_kg = serializers.DecimalField(
-        max_digits=5,
-        decimal_places=1,
-        min_value=Decimal("0.2"),
-        max_value=500,
-        required=False,
-        allow_null=True,
-    )
-    height_cm = serializers.DecimalField(
-        max_digits=4, decimal_places=1, min_value=20, max_value=272, required=False,
-        allow_null=True,
-    )  # fmt: skip
+
+    def get_fields(self):
+        return super().get_fields() | {sign.field: _vital_field(sign) for sign in VITAL_SIGNS}
 
     def validate(self, data):
-        systolic, diastolic = data.get("systolic_mmhg"), data.get("diastolic_mmhg")
-        if systolic is not None and diastolic is not None and systolic <= diastolic:
-            raise serializers.ValidationError({"diastolic_mmhg": "Must be below systolic."})
+        if message := blood_pressure_error(data):
+            raise serializers.ValidationError({"diastolic_mmhg": message})
         return data
 
 

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from hms.clinical.vitals import VITAL_SIGNS, VITAL_UNITS, VitalSign
 from hms.core.models import Department, TimeStampedModel
 from hms.patients.models import Patient
 
@@ -96,26 +97,17 @@ class Encounter(TimeStampedModel):
         return self.practitioner.full_name if self.practitioner_id else self.practitioner_name
 
 
-# Units as stored (UCUM codes), shown beside each value.
-VITAL_UNITS = {
-    "temperature_c": "Cel",
-    "pulse_per_min": "/min",
-    "systolic_mmhg": "mm[Hg]",
-    "diastolic_mmhg": "mm[Hg]",
-    "respiratory_rate_per_min": "/min",
-    "spo2_percent": "%",
-    "weight_kg": "kg",
-    "height_cm": "cm",
-    "bmi": "kg/m2",
-}
-
-
 def _vital_units() -> dict:
     return dict(VITAL_UNITS)
 
 
-def _between(field: str, low, high) -> Q:
-    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": low, f"{field}__lte": high})
+def _vital_possible(sign: VitalSign) -> models.CheckConstraint:
+    field = sign.field
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__isnull": True})
+        | Q(**{f"{field}__gte": sign.low, f"{field}__lte": sign.high}),
+        name=f"vitals_{sign.name}_possible",
+    )
 
 
 class Vitals(TimeStampedModel):
@@ -148,36 +140,12 @@ class Vitals(TimeStampedModel):
         indexes = [models.Index(fields=["patient", "-recorded_at"])]
         constraints = [
             # Values no living person can have are refused by the database itself.
-            models.CheckConstraint(
-                condition=_between("temperature_c", 25, 45), name="vitals_temperature_possible"
-            ),
-            models.CheckConstraint(
-                condition=_between("pulse_per_min", 20, 300), name="vitals_pulse_possible"
-            ),
-            models.CheckConstraint(
-                condition=_between("systolic_mmhg", 40, 300), name="vitals_systolic_possible"
-            ),
-            models.CheckConstraint(
-                condition=_between("diastolic_mmhg", 20, 200), name="vitals_diastolic_possible"
-            ),
+            *(_vital_possible(sign) for sign in VITAL_SIGNS),
             models.CheckConstraint(
                 condition=Q(systolic_mmhg__isnull=True)
                 | Q(diastolic_mmhg__isnull=True)
                 | Q(systolic_mmhg__gt=F("diastolic_mmhg")),
                 name="vitals_systolic_above_diastolic",
-            ),
-            models.CheckConstraint(
-                condition=_between("respiratory_rate_per_min", 2, 80),
-                name="vitals_respiratory_rate_possible",
-            ),
-            models.CheckConstraint(
-                condition=_between("spo2_percent", 40, 100), name="vitals_spo2_possible"
-            ),
-            models.CheckConstraint(
-                condition=_between("weight_kg", 0.2, 500), name="vitals_weight_possible"
-            ),
-            models.CheckConstraint(
-                condition=_between("height_cm", 20, 272), name="vitals_height_possible"
             ),
         ]
 

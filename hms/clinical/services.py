@@ -35,6 +35,7 @@ from hms.clinical.models import (
     PrescriptionStatus,
     Vitals,
 )
+from hms.clinical.vitals import VITAL_FIELDS
 from hms.core.access import require
 from hms.core.audit import audit_record
 from hms.core.errors import Conflict, DomainError
@@ -179,17 +180,6 @@ def encounter_close(*, actor: User, encounter: Encounter) -> Encounter:
 
 
 # --- Vitals ------------------------------------------------------------------------------------
-
-VITAL_FIELDS = (
-    "temperature_c",
-    "pulse_per_min",
-    "systolic_mmhg",
-    "diastolic_mmhg",
-    "respiratory_rate_per_min",
-    "spo2_percent",
-    "weight_kg",
-    "height_cm",
-)
 
 
 def vitals_record(
