@@ -323,11 +323,32 @@ class Icd10Out(serializers.Serializer):
 # --- Views ----------------------------------------------------------------------------------------
 
 
-def _encounter_for_write(encounter_id) -> Encounter:
-    encounter = Encounter.objects.select_related("patient").filter(pk=encounter_id).first()
+def _on_encounter(request, data: dict) -> dict:
+    """The record is written in the body's `encounter`, for that encounter's patient."""
+    encounter = Encounter.objects.select_related("patient").filter(pk=data.pop("encounter")).first()
     if encounter is None:
         raise DomainError("No such encounter.", fields={"encounter": "No such encounter."})
-    return encounter
+    return {"patient": encounter.patient, "encounter": encounter}
+
+
+def _on_patient(action: str):
+    """The record is written for the body's `patient`, read through the access check."""
+
+    def target(request, data: dict) -> dict:
+        patient_id = data.pop("patient").pk
+        return {
+            "patient": patient_get_for_user(user=request.user, patient_id=patient_id, action=action)
+        }
+
+    return target
+
+
+def _on_lab_order(request, data: dict) -> dict:
+    """The result is written on the body's lab `order`."""
+    order = LabOrder.objects.filter(pk=data.pop("order")).first()
+    if order is None:
+        raise DomainError("No such lab order.", fields={"order": "No such lab order."})
+    return {"order": order}
 
 
 class ClinicalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -382,7 +403,13 @@ class ClinicalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             user=self.request.user, model=self.model, pk=pk, queryset=queryset
         )
 
-    def created(self, obj):
+    def create_with(self, body: type[serializers.Serializer], service, target) -> Response:
+        """Every create: validate the body, find what the record is written on (`target`),
+        call the service as the requesting user, answer 201 with the new record."""
+        parsed = body(data=self.request.data)
+        parsed.is_valid(raise_exception=True)
+        data = dict(parsed.validated_data)
+        obj = service(actor=self.request.user, **target(self.request, data), **data)
         return Response(self.output(obj).data, status=201)
 
 
@@ -409,13 +436,9 @@ class EncounterViewSet(ClinicalViewSet):
 
     @extend_schema(request=EncounterIn, responses={201: EncounterOut})
     def create(self, request):
-        body = EncounterIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        patient = patient_get_for_user(
-            user=request.user, patient_id=data.pop("patient").pk, action="encounter.open_form"
+        return self.create_with(
+            EncounterIn, services.encounter_open, _on_patient("encounter.open_form")
         )
-        return self.created(services.encounter_open(actor=request.user, patient=patient, **data))
 
     @extend_schema(request=None, responses=EncounterOut)
     @action(detail=True, methods=["post"])
@@ -449,15 +472,7 @@ class VitalsViewSet(ClinicalViewSet):
 
     @extend_schema(request=VitalsIn, responses={201: VitalsOut})
     def create(self, request):
-        body = VitalsIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        encounter = _encounter_for_write(data.pop("encounter"))
-        return self.created(
-            services.vitals_record(
-                actor=request.user, patient=encounter.patient, encounter=encounter, **data
-            )
-        )
+        return self.create_with(VitalsIn, services.vitals_record, _on_encounter)
 
 
 class DiagnosisViewSet(ClinicalViewSet):
@@ -475,15 +490,7 @@ class DiagnosisViewSet(ClinicalViewSet):
 
     @extend_schema(request=DiagnosisIn, responses={201: DiagnosisOut})
     def create(self, request):
-        body = DiagnosisIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        encounter = _encounter_for_write(data.pop("encounter"))
-        return self.created(
-            services.diagnosis_add(
-                actor=request.user, patient=encounter.patient, encounter=encounter, **data
-            )
-        )
+        return self.create_with(DiagnosisIn, services.diagnosis_add, _on_encounter)
 
 
 class AllergyViewSet(ClinicalViewSet):
@@ -513,13 +520,9 @@ class AllergyViewSet(ClinicalViewSet):
 
     @extend_schema(request=AllergyIn, responses={201: AllergyOut})
     def create(self, request):
-        body = AllergyIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        patient = patient_get_for_user(
-            user=request.user, patient_id=data.pop("patient").pk, action="allergy.record_form"
+        return self.create_with(
+            AllergyIn, services.allergy_record, _on_patient("allergy.record_form")
         )
-        return self.created(services.allergy_record(actor=request.user, patient=patient, **data))
 
 
 @extend_schema_view(list=extend_schema(parameters=[PATIENT_PARAM, STATUS_PARAM]))
@@ -556,15 +559,7 @@ class PrescriptionViewSet(ClinicalViewSet):
 
     @extend_schema(request=PrescriptionIn, responses={201: PrescriptionOut})
     def create(self, request):
-        body = PrescriptionIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        encounter = _encounter_for_write(data.pop("encounter"))
-        return self.created(
-            services.prescription_create(
-                actor=request.user, patient=encounter.patient, encounter=encounter, **data
-            )
-        )
+        return self.create_with(PrescriptionIn, services.prescription_create, _on_encounter)
 
 
 class NoteViewSet(ClinicalViewSet):
@@ -586,15 +581,7 @@ class NoteViewSet(ClinicalViewSet):
 
     @extend_schema(request=NoteIn, responses={201: NoteOut})
     def create(self, request):
-        body = NoteIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        encounter = _encounter_for_write(data.pop("encounter"))
-        return self.created(
-            services.note_create(
-                actor=request.user, patient=encounter.patient, encounter=encounter, **data
-            )
-        )
+        return self.create_with(NoteIn, services.note_create, _on_encounter)
 
     @extend_schema(request=NoteUpdateIn, responses=NoteOut)
     def partial_update(self, request, pk=None):
@@ -648,15 +635,7 @@ class LabOrderViewSet(ClinicalViewSet):
 
     @extend_schema(request=LabOrderIn, responses={201: LabOrderOut})
     def create(self, request):
-        body = LabOrderIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        encounter = _encounter_for_write(data.pop("encounter"))
-        return self.created(
-            services.lab_order_create(
-                actor=request.user, patient=encounter.patient, encounter=encounter, **data
-            )
-        )
+        return self.create_with(LabOrderIn, services.lab_order_create, _on_encounter)
 
     @extend_schema(request=None, responses=LabOrderOut)
     @action(detail=True, methods=["post"])
@@ -682,13 +661,7 @@ class LabResultViewSet(ClinicalViewSet):
 
     @extend_schema(request=LabResultIn, responses={201: LabResultOut})
     def create(self, request):
-        body = LabResultIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        order = LabOrder.objects.filter(pk=data.pop("order")).first()
-        if order is None:
-            raise DomainError("No such lab order.", fields={"order": "No such lab order."})
-        return self.created(services.lab_result_record(actor=request.user, order=order, **data))
+        return self.create_with(LabResultIn, services.lab_result_record, _on_lab_order)
 
     @extend_schema(request=None, responses=LabResultOut)
     @action(detail=True, methods=["post"])
