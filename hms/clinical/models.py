@@ -535,22 +535,3 @@ class Attachment(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.original_name
-
-
-class MergeMove(models.Model):
-    """A clinical row that a patient merge moved to the surviving record, so an unmerge can move
-    exactly those rows back."""
-
-    merge_id = models.CharField(max_length=64, db_index=True)
-    model = models.CharField(max_length=40)
-    object_id = models.CharField(max_length=64)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["merge_id", "model", "object_id"], name="merge_move_once"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.model} {self.object_id} (merge {self.merge_id})"

@@ -29,7 +29,6 @@ from hms.clinical.models import (
     LabOrder,
     LabOrderStatus,
     LabResult,
-    MergeMove,
     NoteAmendment,
     Prescription,
     PrescriptionStatus,
@@ -808,9 +807,9 @@ def _open_encounter_on_check_in(
     )
 
 
-# Every clinical table with a patient column, by name (MergeMove rows name them).
+# Every clinical table with a patient column, by label (as a merge records them).
 MOVABLE = {
-    model.__name__: model
+    model._meta.label_lower: model
     for model in (
         Encounter,
         Vitals,
@@ -826,45 +825,41 @@ MOVABLE = {
 
 
 @subscribe("patient.merged")
-def _move_rows_on_merge(*, survivor, duplicate, merge_id, actor=None, **_) -> None:
-    """The duplicate's clinical rows move to the survivor; what moved is kept for an unmerge."""
-    merge_id = str(merge_id)
-    moves = []
-    for name, model in MOVABLE.items():
+def _move_rows_on_merge(*, survivor, duplicate, merge, actor=None, **_) -> None:
+    """The duplicate's clinical rows move to the survivor; the merge records which."""
+    rows = 0
+    for label, model in MOVABLE.items():
         ids = list(model.objects.filter(patient=duplicate).values_list("pk", flat=True))
         if not ids:
             continue
         model.objects.filter(pk__in=ids).update(patient=survivor)
-        moves += [MergeMove(merge_id=merge_id, model=name, object_id=str(pk)) for pk in ids]
-    MergeMove.objects.bulk_create(moves, ignore_conflicts=True)
+        merge.record_moved(label, ids)
+        rows += len(ids)
     audit_record(
         action="clinical.merge_move",
         actor=actor,
         object_type="patients.patient",
         object_id=str(survivor.pk),
         patient=survivor,
-        details={"merge_id": merge_id, "duplicate": str(duplicate.pk), "rows": len(moves)},
+        details={"merge_id": str(merge.pk), "duplicate": str(duplicate.pk), "rows": rows},
     )
 
 
 @subscribe("patient.unmerged")
-def _move_rows_back_on_unmerge(*, survivor, duplicate, merge_id, actor=None, **_) -> None:
+def _move_rows_back_on_unmerge(*, survivor, duplicate, merge, actor=None, **_) -> None:
     """Exactly the rows that the merge moved go back to the restored record."""
-    merge_id = str(merge_id)
-    moved = MergeMove.objects.filter(merge_id=merge_id)
-    by_model: dict[str, list[str]] = {}
-    for move in moved:
-        by_model.setdefault(move.model, []).append(move.object_id)
-    for name, ids in by_model.items():
-        MOVABLE[name].objects.filter(pk__in=ids, patient=survivor).update(patient=duplicate)
-    count = moved.delete()[0]
+    rows = 0
+    for label, model in MOVABLE.items():
+        ids = merge.moved_ids(label)
+        if ids:
+            rows += model.objects.filter(pk__in=ids, patient=survivor).update(patient=duplicate)
     audit_record(
         action="clinical.unmerge_move",
         actor=actor,
         object_type="patients.patient",
         object_id=str(duplicate.pk),
         patient=duplicate,
-        details={"merge_id": merge_id, "survivor": str(survivor.pk), "rows": count},
+        details={"merge_id": str(merge.pk), "survivor": str(survivor.pk), "rows": rows},
     )
 
 
