@@ -9,7 +9,7 @@ PORT ?= 8000
 PYTHON ?=
 export DEBUG ?= 1
 
-.PHONY: run test install migrate seed lint format worker clean
+.PHONY: run test install migrate seed lint format worker clean bench
 
 $(PY):
 	@PYBIN=""; \
@@ -61,6 +61,11 @@ format: install
 
 test: lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The benchmark (not part of the tests; a few minutes): pgbench, pages and the booking storm on
+# PostgreSQL and SQLite side by side. Needs wrk (apt-get install wrk). See bench/run_all.py.
+bench: install
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

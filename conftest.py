@@ -28,6 +28,14 @@ def _tasks_run_in_process():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def make_user(db):
     def make(role: Role = Role.PATIENT, **kwargs):
@@ -59,11 +67,12 @@ def client_for(client, make_user):
 
 @pytest.fixture(autouse=True)
 def _audit_trail_flushable_after_transactional_tests(request):
-    """SQLite empties tables after a `transaction=True` test with DELETE, which the audit
-    trail's append-only trigger refuses (PostgreSQL truncates, which row triggers do not see).
+    """SQLite empties tables after a `transaction=True` or live-server test with DELETE, which the
+    audit trail's append-only trigger refuses (PostgreSQL truncates; row triggers do not see it).
     Lift that one trigger for the flush; the next test puts it back."""
     marker = request.node.get_closest_marker("django_db")
-    if not (marker and marker.kwargs.get("transaction")):
+    flushed = {"transactional_db", "live_server"} & set(request.fixturenames)
+    if not (flushed or (marker and marker.kwargs.get("transaction"))):
         yield
         return
     request.getfixturevalue("transactional_db")

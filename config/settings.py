@@ -9,10 +9,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from config.env import env_bool, env_int, env_list, env_str, load_dotenv
+from config.env import env_bool, env_choice, env_int, env_list, env_networks, env_str, load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env")
@@ -114,7 +115,8 @@ try:
 except Exception as exc:  # dj-database-url raises several types for a bad URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept like PostgreSQL's: opening one costs three PRAGMAs, and closing the
+    # last one checkpoints the WAL, which would otherwise happen after every request.
     DATABASES["default"]["OPTIONS"] = {
         # Writers take the lock at BEGIN, so concurrent writers queue instead of failing
         # half-way with "database is locked"; WAL lets readers run beside one writer.
@@ -166,10 +168,19 @@ SESSION_COOKIE_SAMESITE = "Lax"
 DEMO_2FA_EXEMPT = DEBUG and env_bool("DEMO_2FA_EXEMPT", True)
 OTP_TOTP_ISSUER = HOSPITAL_NAME
 
-# Lockout after repeated failures, per account and separately per IP address.
+# Proxies (addresses or networks) whose X-Forwarded-For names the client; nobody else's does.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+# Lockout after repeated failures: the account (from anywhere), and the (account, address)
+# pair. Never the address alone: a hospital's proxy or NAT puts every member of staff behind
+# one, and one person's typos must not lock out the whole hospital. An address only meets a
+# soft rate limit (LOGIN_RATE_PER_ADDRESS sign-in attempts a minute).
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=1) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "hms.core.net.client_ip"
+LOGIN_RATE_PER_ADDRESS = env_int("LOGIN_RATE_PER_ADDRESS", 60, minimum=1)
+# Patient self-registrations from one address per hour.
+REGISTRATION_RATE_PER_ADDRESS = env_int("REGISTRATION_RATE_PER_ADDRESS", 5, minimum=1)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "hms.accounts.views.lockout_response"
 AXES_USERNAME_CALLABLE = "hms.accounts.backends.axes_username"
@@ -185,6 +196,8 @@ try:
     zoneinfo.ZoneInfo(TIME_ZONE)
 except (zoneinfo.ZoneInfoNotFoundError, ValueError):
     raise ImproperlyConfigured(f"TIME_ZONE {TIME_ZONE!r} is not an IANA time zone") from None
+# Phone numbers typed without a country code are read in this region (ISO 3166 code).
+PHONE_DEFAULT_REGION = env_choice("PHONE_DEFAULT_REGION", "GB", phonenumbers.SUPPORTED_REGIONS)
 USE_I18N = True
 USE_TZ = True
 
@@ -213,21 +226,23 @@ def _bootstrap_dir() -> Path:
 STATICFILES_DIRS = [("bootstrap", _bootstrap_dir())]
 
 # --- Email ----------------------------------------------------------------------------------
-# Development prints mail to the console; production defaults to the local mail server on
-# port 25, as Django itself does (set EMAIL_URL for anything else).
-EMAIL_URL = env_str("EMAIL_URL", "console://" if DEBUG else "smtp://localhost:25?tls=0")
+# Development writes each message to a file in $VAR_DIR/mail (links unbroken, to click);
+# production defaults to the local mail server on port 25, as Django itself does (set
+# EMAIL_URL for anything else).
+EMAIL_URL = env_str("EMAIL_URL", "file://" if DEBUG else "smtp://localhost:25?tls=0")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@hms.local")
 
 
 def _mailer(url: str) -> dict:
-    """EMAIL_URL -> Django's MAILERS entry: console://, locmem://, file:///path, smtp(s)://..."""
+    """EMAIL_URL -> Django's MAILERS entry: console://, locmem://, file:///path (one readable
+    file per message; file:// alone is $VAR_DIR/mail), smtp(s)://..."""
     parts = urlsplit(url)
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     backends = {
         "console": "django.core.mail.backends.console.EmailBackend",
         "locmem": "django.core.mail.backends.locmem.EmailBackend",
         "dummy": "django.core.mail.backends.dummy.EmailBackend",
-        "file": "django.core.mail.backends.filebased.EmailBackend",
+        "file": "hms.core.mail_backends.FolderEmailBackend",
         "smtp": "django.core.mail.backends.smtp.EmailBackend",
         "smtps": "django.core.mail.backends.smtp.EmailBackend",
     }
@@ -267,6 +282,9 @@ TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 # Patients may cancel or move an appointment online until this many hours before it starts.
 APPOINTMENT_CANCEL_CUTOFF_HOURS = env_int("APPOINTMENT_CANCEL_CUTOFF_HOURS", 2)
 APPOINTMENT_REMINDER_HOURS = env_int("APPOINTMENT_REMINDER_HOURS", 24, minimum=1)
+# Check-in opens this many hours before an appointment and closes at the end of its day (in
+# TIME_ZONE): a patient cannot be checked in (and their encounter opened) a day early.
+CHECK_IN_OPENS_HOURS_BEFORE = env_int("CHECK_IN_OPENS_HOURS_BEFORE", 2)
 # How long a slot freed for the waitlist is held for the patient it is offered to.
 WAITLIST_HOLD_MINUTES = env_int("WAITLIST_HOLD_MINUTES", 30, minimum=1)
 
@@ -280,6 +298,14 @@ CACHES = {
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+# Sessions are read from the shared cache and written through to the database. An in-process
+# cache cannot hold them: each server process would keep its own copy, and a sign-out in one
+# would leave the session alive in the others.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
+)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -290,6 +316,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "hms.core.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "hms.core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
@@ -306,6 +337,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hms.core.api.document_errors",
+    ],
     # Several models have a `kind` or `status` field; name each enum after its model so the
     # schema has stable names (and drf-spectacular no warnings). Add yours when you add one.
     "ENUM_NAME_OVERRIDES": {
@@ -352,7 +387,10 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"refusals_on_one_line": {"()": "hms.core.logs.RefusalsOnOneLine"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["refusals_on_one_line"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's own logger prints through our handler only (its default one doubled lines).

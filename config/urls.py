@@ -22,7 +22,11 @@ urlpatterns = [
     path("api/schema/", public(SpectacularAPIView.as_view()), name="api-schema"),
     path(
         "api/docs/",
-        public(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        public(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="api-schema", template_name="core/swagger_ui.html"
+            )
+        ),
         name="api-docs",
     ),
     # Anything else under /api/ answers with the JSON error shape, in DEBUG too.

@@ -11,6 +11,10 @@ from hms.core.permissions import Role
 from tests.test_role_matrix import DRF_METHODS, _drf_class, clients_by_role, routes_of
 
 HUGE = 10**30
+CHOICE_FIELDS = [
+    "sex", "kind", "status", "severity", "priority", "role", "channel", "weekday", "reason",
+    "category", "clinical_status", "system", "given_name", "test_code",
+]  # fmt: skip
 LONG = "x" * 20_000
 BODIES = [
     "not json at all",
@@ -27,6 +31,9 @@ BODIES = [
     json.dumps({"hours": [{"weekday": HUGE, "start_time": "25:61", "end_time": None}]}),
     json.dumps({"value": "1e400", "quantity": HUGE, "pulse_per_min": "NaN", "sign": "yes!"}),
     json.dumps({"identifiers": [{"system": None}], "email": LONG + "@x.org", "sex": HUGE}),
+    "[" * 100_000 + "]" * 100_000,  # deeper than Python's recursion limit
+    json.dumps(dict.fromkeys(CHOICE_FIELDS, "\ud800")),  # a lone surrogate: no UTF-8 holds it
+    json.dumps({"hours": [{"weekday": 0, "start_time": "09:00", "end_time": "12:00"}]}),
 ]
 BAD_IDS = ["0", "-1", str(HUGE), "not-an-id", "%00", "x" * 600, "00000000-0000-0000-0000"]
 BAD_QUERIES = [
@@ -38,6 +45,9 @@ BAD_QUERIES = [
     "page=-5&page_size=abc",
     "q=" + "y" * 5000,
     "status=%00&mine=%00",
+    "start=9999-12-31",  # near the end of Python's calendar, a week later overflows
+    "start=0001-01-01&end=0001-01-02",
+    "day=9999-12-31&date_from=9999-12-31&date_to=0001-01-01",
 ]
 ROLES = (Role.ADMIN, Role.DOCTOR, Role.LAB, Role.PATIENT)
 

@@ -385,3 +385,61 @@ def test_the_foundation_urls_declare_the_permission_the_catalogue_means():
         if route.name in FOUNDATION_DECLARATIONS
     }
     assert declared == FOUNDATION_DECLARATIONS
+
+
+# --- Clinical rights: what a nurse does, and what only a doctor does (issue 8, points 5-6) -----
+
+DOCTOR_ONLY = {Perm.PRESCRIBE, Perm.DIAGNOSE, Perm.ENCOUNTER_CLOSE, Perm.LAB_RESULT_RELEASE}
+
+
+def test_prescribing_diagnosing_closing_and_releasing_results_are_doctor_permissions():
+    holders = {perm: {role for role in Role if role_has_perm(role, perm)} for perm in DOCTOR_ONLY}
+    assert holders == dict.fromkeys(DOCTOR_ONLY, {Role.DOCTOR})
+    assert {role for role in Role if role_has_perm(role, Perm.CLINICAL_WRITE)} == {
+        Role.DOCTOR,
+        Role.NURSE,
+    }
+
+
+CLINICAL_WRITE_DECLARATIONS = {
+    # Nurses and doctors: vitals, allergies, notes.
+    "clinical:vitals-add": Perm.CLINICAL_WRITE,
+    "clinical:allergy-add": Perm.CLINICAL_WRITE,
+    "clinical:note-add": Perm.CLINICAL_WRITE,
+    "api-vitals-list": {"create": Perm.CLINICAL_WRITE},
+    "api-allergies-list": {"create": Perm.CLINICAL_WRITE},
+    "api-notes-list": {"create": Perm.CLINICAL_WRITE},
+    # Doctors only.
+    "clinical:prescription-add": Perm.PRESCRIBE,
+    "clinical:prescription-stop": Perm.PRESCRIBE,
+    "clinical:diagnosis-add": Perm.DIAGNOSE,
+    "clinical:encounter-close": Perm.ENCOUNTER_CLOSE,
+    "clinical:lab-result-release": Perm.LAB_RESULT_RELEASE,
+    "api-prescriptions-list": {"create": Perm.PRESCRIBE},
+    "api-prescriptions-stop": {"stop": Perm.PRESCRIBE},
+    "api-diagnoses-list": {"create": Perm.DIAGNOSE},
+    "api-encounters-close": {"close": Perm.ENCOUNTER_CLOSE},
+    "api-lab-results-release": {"release": Perm.LAB_RESULT_RELEASE},
+}
+
+
+def _declared_writes(route: Route):
+    """A page's declaration, or an API route's declarations of its write actions."""
+    actions = getattr(route.callback, "actions", None)
+    if not actions:
+        return route.callback.hms_access
+    cls = _drf_class(route.callback)
+    return {
+        action: required_perm_of(cls, action)
+        for method, action in actions.items()
+        if method in ("post", "put", "patch", "delete")
+    }
+
+
+def test_the_clinical_write_urls_declare_who_may_write_what():
+    declared = {
+        route.name: _declared_writes(route)
+        for route in routes_of()
+        if route.name in CLINICAL_WRITE_DECLARATIONS
+    }
+    assert declared == CLINICAL_WRITE_DECLARATIONS

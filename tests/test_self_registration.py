@@ -90,13 +90,50 @@ def test_a_tampered_link_is_refused(registered):
     assert not registered.is_active
 
 
-def test_registering_an_email_twice_shows_a_field_error(registered, client):
-    response = client.post(
-        reverse("accounts:register"), {**FORM, "email": "AMARA.okafor@example.org"}
-    )
-    assert response.status_code == 200
-    assert response.context["form"].errors["email"]
+def test_registering_a_taken_email_answers_as_a_new_one_and_emails_the_owner(
+    registered, client, django_capture_on_commit_callbacks
+):
+    User.objects.filter(pk=registered.pk).update(is_active=True, email_verified=True)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("accounts:register"), {**FORM, "email": "AMARA.okafor@example.org"}
+        )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:register-done")
     assert User.objects.filter(email__iexact=FORM["email"]).count() == 1
+    (message,) = mail.outbox
+    assert message.to == [registered.email]
+    assert "tried to register" in message.body
+    assert "/accounts/login/" in message.body and "/accounts/password/forgot/" in message.body
+    assert AuditEvent.objects.filter(action="account.register_existing_email").exists()
+
+
+def test_registering_again_before_confirming_sends_a_new_confirmation_link(
+    registered, client, django_capture_on_commit_callbacks
+):
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("accounts:register"), FORM)
+    assert response["Location"] == reverse("accounts:register-done")
+    (message,) = mail.outbox
+    assert "/accounts/confirm/" in link_in(message)
+
+
+@pytest.mark.django_db
+def test_registration_is_rate_limited_per_address(client, settings):
+    settings.REGISTRATION_RATE_PER_ADDRESS = 2
+    for n in range(2):
+        response = client.post(reverse("accounts:register"), {**FORM, "email": f"p{n}@example.org"})
+        assert response.status_code == 302
+    response = client.post(reverse("accounts:register"), {**FORM, "email": "p9@example.org"})
+    assert response.status_code == 200
+    assert "Too many registrations" in response.content.decode()
+    assert not User.objects.filter(email="p9@example.org").exists()
+    other = client.post(
+        reverse("accounts:register"), {**FORM, "email": "p8@example.org"}, REMOTE_ADDR="10.3.3.3"
+    )
+    assert other.status_code == 302
 
 
 @pytest.mark.django_db
@@ -152,3 +189,11 @@ def test_a_mangled_link_is_a_400_page_not_a_crash(client, uid, route):
     uidb64 = urlsafe_base64_encode(uid) or "AA"
     response = client.get(reverse(route, kwargs={"uidb64": uidb64, "token": "abc-123"}))
     assert response.status_code == 400
+
+
+def test_registration_refuses_an_overlong_email(client):
+    from hms.accounts.tests.test_long_input import LONG_EMAIL
+
+    response = client.post("/accounts/register/", {**FORM, "email": LONG_EMAIL})
+    assert response.status_code == 200
+    assert response.context["form"].errors["email"]

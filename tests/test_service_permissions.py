@@ -38,13 +38,13 @@ CHECKED = {
     accounts.staff_reset_password: Perm.STAFF_MANAGE,
     clinical.encounter_open: Perm.CLINICAL_WRITE,
     clinical.encounter_start: Perm.CLINICAL_WRITE,
-    clinical.encounter_close: Perm.CLINICAL_WRITE,
+    clinical.encounter_close: Perm.ENCOUNTER_CLOSE,
     clinical.vitals_record: Perm.CLINICAL_WRITE,
-    clinical.diagnosis_add: Perm.CLINICAL_WRITE,
+    clinical.diagnosis_add: Perm.DIAGNOSE,
     clinical.allergy_record: Perm.CLINICAL_WRITE,
     clinical.allergy_status_set: Perm.CLINICAL_WRITE,
-    clinical.prescription_create: Perm.CLINICAL_WRITE,
-    clinical.prescription_stop: Perm.CLINICAL_WRITE,
+    clinical.prescription_create: Perm.PRESCRIBE,
+    clinical.prescription_stop: Perm.PRESCRIBE,
     clinical.note_create: Perm.CLINICAL_WRITE,
     clinical.note_update: Perm.CLINICAL_WRITE,
     clinical.note_sign: Perm.CLINICAL_WRITE,
@@ -52,7 +52,8 @@ CHECKED = {
     clinical.lab_order_create: Perm.CLINICAL_WRITE,
     clinical.lab_order_collect: Perm.LAB_RESULT_WRITE,
     clinical.lab_result_record: Perm.LAB_RESULT_WRITE,
-    clinical.lab_result_release: Perm.CLINICAL_WRITE,
+    clinical.lab_result_correct: Perm.LAB_RESULT_WRITE,
+    clinical.lab_result_release: Perm.LAB_RESULT_RELEASE,
     clinical.attachment_add: Perm.CLINICAL_WRITE,
     clinical.clinical_records_import: Perm.CLINICAL_WRITE,
     patients.patient_create: Perm.PATIENT_REGISTER,
@@ -102,7 +103,9 @@ SELF_SERVICE = {
     accounts.password_reset_link_send,
     accounts.password_set,
     accounts.api_token_issue,
-    scheduling.notification_mark_read,
+    accounts.api_token_revoke,  # only the user's own tokens: anyone else's is not found
+    accounts.two_factor_enrolment_start,
+    accounts.two_factor_enrolment_confirm,
 }
 
 # Jobs of the hospital itself (tasks, commands): no actor and no input from a user.
@@ -123,7 +126,8 @@ HELPERS = {
     patients.name_words,
     patients.name_words_of,
     patients.photo_check,
-    scheduling.notify,
+    scheduling.check_in_window,
+    patients.birth_date_check,
 }
 
 

@@ -2,13 +2,13 @@ from django.contrib.auth import authenticate
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hms.accounts.api_auth import HasRolePermission
+from hms.accounts.api_auth import BearerTokenAuthentication, HasRolePermission
 from hms.accounts.middleware import two_factor_exempt
-from hms.accounts.services import api_token_issue
+from hms.accounts.services import api_token_issue, api_token_revoke
+from hms.accounts.throttle import SIGN_IN_REFUSED, sign_in_throttled
 from hms.core.api import json_error
 from hms.core.audit import audit_record
 from hms.core.permissions import ROLE_PERMISSIONS, Role
@@ -27,14 +27,17 @@ class TokenResponse(serializers.Serializer):
 
 
 class TokenView(APIView):
-    """Exchange email + password (+ TOTP code when 2FA is on) for a bearer token."""
+    """POST: exchange email + password (+ TOTP code when 2FA is on) for a bearer token.
+    DELETE: revoke the bearer token the request is sent with."""
 
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    required_perm = "public"
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [HasRolePermission]
+    required_perms = {"post": "public", "delete": "signed_in"}
 
     @extend_schema(request=TokenRequest, responses={200: TokenResponse}, auth=[])
     def post(self, request):
+        if sign_in_throttled(request._request):
+            return json_error("rate_limited", SIGN_IN_REFUSED, 429)
         body = TokenRequest(data=request.data)
         body.is_valid(raise_exception=True)
         user = authenticate(
@@ -58,8 +61,13 @@ class TokenView(APIView):
             return json_error(
                 "two_factor_required", "Administrators must turn on two-factor sign-in first.", 403
             )
-        secret, token = api_token_issue(user=user)
+        secret, token = api_token_issue(user=user, two_factor=device is not None)
         return Response({"token": secret, "token_type": "Bearer", "expires_at": token.expires_at})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request):
+        api_token_revoke(user=request.user, token_id=request.auth.pk)
+        return Response(status=204)
 
 
 class MeResponse(serializers.Serializer):

@@ -10,6 +10,7 @@ from django.utils import timezone
 from hms.accounts.models import User
 from hms.core.dashboard import DashboardWidget, register_widget
 from hms.core.models import AuditEvent
+from hms.core.navigation import register_count
 from hms.core.permissions import STAFF_ROLES, Perm
 
 
@@ -40,3 +41,11 @@ register_widget(
         load=_security,
     )
 )
+
+
+def _count_staff(*, user) -> str:
+    n = User.objects.filter(role__in=list(STAFF_ROLES), is_active=True).count()
+    return f"{n} active"
+
+
+register_count("accounts:staff-list", _count_staff)

@@ -4,8 +4,10 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
 from hms.accounts.models import User
+from hms.accounts.throttle import SIGN_IN_REFUSED, sign_in_throttled
 from hms.core.models import Department
 from hms.core.permissions import STAFF_ROLES, Role
+from hms.core.phones import PhoneFormField
 
 
 class SignInForm(AuthenticationForm):
@@ -19,6 +21,12 @@ class SignInForm(AuthenticationForm):
         "invalid_login": "The email or password is not right. If you registered recently, "
         "confirm your email first.",
     }
+
+    def clean(self):
+        # Before the password is checked: a throttled attempt does not count as a failure.
+        if self.request is not None and sign_in_throttled(self.request):
+            raise forms.ValidationError(SIGN_IN_REFUSED, code="rate_limited")
+        return super().clean()
 
 
 class NewPasswordForm(forms.Form):
@@ -74,7 +82,7 @@ class PatientRegistrationForm(NewPasswordForm):
     email = forms.EmailField(
         max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
-    phone = forms.CharField(max_length=40, required=False)
+    phone = PhoneFormField(required=False)
     field_order = [
         "given_name", "family_name", "birth_date", "email", "phone", "password1", "password2",
     ]  # fmt: skip
@@ -121,7 +129,7 @@ class StaffForm(forms.Form):
     given_name = forms.CharField(label="First name", max_length=100)
     family_name = forms.CharField(label="Last name", max_length=100)
     email = forms.EmailField(max_length=254)
-    phone = forms.CharField(max_length=40, required=False)
+    phone = PhoneFormField(required=False)
     role = forms.ChoiceField(choices=STAFF_ROLE_CHOICES)
     department = forms.ModelChoiceField(
         queryset=Department.objects.filter(is_active=True), required=False

@@ -118,6 +118,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Whether the sign-in that issued it passed two-factor: an administrator's token without
+    # it is refused (one issued while DEBUG exempted the demo admin stops with DEBUG off).
+    two_factor = models.BooleanField(default=False)
 
     objects = ApiTokenQuerySet.as_manager()
 

@@ -7,6 +7,7 @@ who proved to be that person by a password or an emailed link's token checked by
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
 from django.db import IntegrityError, transaction
@@ -15,11 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hms.accounts.models import ApiToken, StaffProfile, User
 from hms.core.access import require
 from hms.core.audit import audit_record
-from hms.core.errors import Conflict, DomainError
+from hms.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from hms.core.events import emit
 from hms.core.mail import email_after_commit
 from hms.core.models import Department
@@ -70,31 +72,58 @@ def patient_account_register(
     birth_date: date,
     phone: str = "",
     base_url: str,
-) -> User:
-    """A patient signs up for the portal; the account stays inactive until email confirmation."""
+) -> User | None:
+    """A patient signs up for the portal; the account stays inactive until email confirmation.
+
+    An email that already has an account gets the same answer (no account discovery): the
+    call returns None and the address's owner is emailed instead (a new confirmation link if
+    that account was never confirmed)."""
     email = email.strip().lower()
     validate_password(password, User(email=email, given_name=given_name, family_name=family_name))
     with transaction.atomic():
-        if _email_taken(email):
-            raise Conflict("An account with this email already exists.", code="email_taken")
+        existing = User.objects.filter(email__iexact=email).first()
+        if existing is not None:
+            _registration_of_existing(user=existing, password=password, base_url=base_url)
+            return None
         try:
-            user = User.objects.create_user(
-                email,
-                password,
-                given_name=given_name.strip(),
-                family_name=family_name.strip(),
-                phone=phone.strip(),
-                role=Role.PATIENT,
-                is_active=False,
-            )
+            with transaction.atomic():  # a savepoint: losing the race ends as the case above
+                user = User.objects.create_user(
+                    email,
+                    password,
+                    given_name=given_name.strip(),
+                    family_name=family_name.strip(),
+                    phone=phone.strip(),
+                    role=Role.PATIENT,
+                    is_active=False,
+                )
         except IntegrityError:
-            raise Conflict(
-                "An account with this email already exists.", code="email_taken"
-            ) from None
+            existing = User.objects.get(email__iexact=email)
+            _registration_of_existing(user=existing, password=password, base_url=base_url)
+            return None
         audit_record(action="account.register", actor=user, obj=user)
         emit("patient_account.registered", user=user, birth_date=birth_date, phone=phone)
         _send_confirmation(user=user, base_url=base_url)
     return user
+
+
+def _registration_of_existing(*, user: User, password: str, base_url: str) -> None:
+    make_password(password)  # as long as a real registration takes: timing tells nothing either
+    audit_record(action="account.register_existing_email", obj=user)
+    if user.role == Role.PATIENT and not user.email_verified and not user.is_active:
+        _send_confirmation(user=user, base_url=base_url)
+        return
+    base = base_url.rstrip("/")
+    _send_after_commit(
+        subject=f"Someone tried to register with your email at {settings.HOSPITAL_NAME}",
+        template="accounts/email/register_existing.txt",
+        context={
+            "user": user,
+            "hospital": settings.HOSPITAL_NAME,
+            "sign_in": base + reverse("accounts:login"),
+            "reset": base + reverse("accounts:password-forgot"),
+        },
+        to=user.email,
+    )
 
 
 def _send_confirmation(*, user: User, base_url: str) -> None:
@@ -340,14 +369,57 @@ def _revoke_api_tokens(user: User) -> None:
     ApiToken.objects.filter(user=user).delete()
 
 
-def api_token_issue(*, user: User) -> tuple[str, ApiToken]:
-    """Issue a bearer token; the caller sees the secret once, the database keeps only its hash."""
+def api_token_issue(*, user: User, two_factor: bool = False) -> tuple[str, ApiToken]:
+    """Issue a bearer token; the caller sees the secret once, the database keeps only its hash.
+    `two_factor`: the sign-in passed a TOTP code (administrators' tokens need it)."""
     secret = ApiToken.new_secret()
     with transaction.atomic():
         token = ApiToken.objects.create(
             user=user,
             digest=ApiToken.digest_of(secret),
             expires_at=timezone.now() + timedelta(hours=settings.API_TOKEN_TTL_HOURS),
+            two_factor=two_factor,
         )
-        audit_record(action="auth.api_token", actor=user, obj=user)
+        audit_record(
+            action="auth.api_token", actor=user, obj=user, details={"two_factor": two_factor}
+        )
     return secret, token
+
+
+def api_token_revoke(*, user: User, token_id: int) -> None:
+    """A user revokes one of their own API tokens; anyone else's is not found."""
+    with transaction.atomic():
+        revoked, _ = ApiToken.objects.filter(pk=token_id, user=user).delete()
+        if not revoked:
+            raise NotFound("No such token.")
+        audit_record(action="auth.api_token_revoke", actor=user, obj=user)
+
+
+# --- Two-factor enrolment --------------------------------------------------------------------
+
+
+def two_factor_enrolment_start(*, user: User) -> TOTPDevice:
+    """The staff member's authenticator device waiting for its first code (created once).
+
+    Refused once a confirmed device exists: otherwise a leftover unconfirmed device would let
+    someone who knows only the password enrol their own phone and skip the real device's code.
+    """
+    if not user.is_hospital_staff:
+        raise NotAllowed("Two-factor sign-in is for hospital staff.")
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise Conflict("Two-factor sign-in is already on for your account.", code="already_on")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=False)
+
+
+def two_factor_enrolment_confirm(*, user: User, device: TOTPDevice, code: str) -> bool:
+    """Turn two-factor sign-in on when the code from the new device is right (audited)."""
+    if device.user_id != user.pk or device.confirmed:
+        raise Conflict("This device cannot be confirmed.", code="invalid_state")
+    if not device.verify_token(code.strip()):
+        return False
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        audit_record(action="auth.2fa_enabled", actor=user, obj=user)
+    return True

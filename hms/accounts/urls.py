@@ -13,6 +13,7 @@ urlpatterns = [
     path("password/set/<uidb64>/<token>/", views.set_password, name="set-password"),
     path("password/forgot/", views.forgot_password, name="password-forgot"),
     path("password/change/", views.password_change, name="password-change"),
+    path("tokens/", views.api_tokens, name="api-tokens"),
     path("2fa/setup/", views.two_factor_setup, name="2fa-setup"),
     path("2fa/verify/", views.two_factor_verify, name="2fa-verify"),
     path("staff/", views.staff_list, name="staff-list"),

@@ -30,7 +30,8 @@ from hms.accounts.forms import (
     StaffForm,
     TotpCodeForm,
 )
-from hms.accounts.models import User
+from hms.accounts.models import ApiToken, User
+from hms.accounts.throttle import REGISTRATION_REFUSED, registration_throttled
 from hms.core.access import public, require_perm, signed_in
 from hms.core.audit import audit_record
 from hms.core.errors import DomainError
@@ -84,7 +85,9 @@ def register(request):
     if request.user.is_authenticated:
         return redirect("core:dashboard")
     form = PatientRegistrationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and registration_throttled(request):
+        form.add_error(None, REGISTRATION_REFUSED)
+    elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.patient_account_register(
@@ -96,11 +99,9 @@ def register(request):
                 phone=data["phone"],
                 base_url=request.build_absolute_uri("/"),
             )
-        except DomainError as exc:
-            form.add_error("email", exc.message)
         except ValidationError as exc:
             form.add_error("password1", exc)
-        else:
+        else:  # the same page whether or not the email had an account (its owner is emailed)
             return redirect("accounts:register-done")
     return render(request, "accounts/register.html", {"form": form})
 
@@ -186,6 +187,26 @@ def password_change(request):
     )
 
 
+@signed_in
+def api_tokens(request):
+    """The user's live REST API tokens, each with a button that revokes it."""
+    if request.method == "POST":
+        try:
+            services.api_token_revoke(user=request.user, token_id=_id_or_zero(request.POST))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "The token is revoked.")
+        return redirect("accounts:api-tokens")
+    tokens = ApiToken.objects.live().filter(user=request.user).order_by("-created_at")
+    return render(request, "accounts/api_tokens.html", {"tokens": tokens})
+
+
+def _id_or_zero(data) -> int:
+    raw = data.get("token", "")
+    return int(raw) if raw.isdigit() and len(raw) < 19 else 0
+
+
 # --- Two-factor (TOTP) ------------------------------------------------------------------------
 
 
@@ -198,23 +219,16 @@ def _qr_data_uri(url: str) -> str:
 
 @signed_in
 def two_factor_setup(request):
-    if not request.user.is_hospital_staff:
+    try:
+        device = services.two_factor_enrolment_start(user=request.user)
+    except DomainError as refusal:
+        messages.info(request, refusal.message)
         return redirect("core:dashboard")
-    # Check for a confirmed device first: otherwise a leftover unconfirmed one would let
-    # someone who knows only the password enrol it and skip the real device's code.
-    if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
-        messages.info(request, "Two-factor sign-in is already on for your account.")
-        return redirect("core:dashboard")
-    device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=request.user, name="Authenticator", confirmed=False)
     form = TotpCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["code"].strip()):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
+        code = form.cleaned_data["code"]
+        if services.two_factor_enrolment_confirm(user=request.user, device=device, code=code):
             otp_login(request, device)
-            audit_record(action="auth.2fa_enabled", obj=request.user)
             messages.success(request, "Two-factor sign-in is on.")
             return HttpResponseRedirect(_next_url(request, "core:dashboard"))
         form.add_error("code", "That code is not right. Check the time on your phone and retry.")

@@ -266,12 +266,14 @@ class LabResultOut(serializers.ModelSerializer):
     id = serializers.CharField(read_only=True)
     order = serializers.CharField(source="order_id")
     patient = serializers.CharField(source="patient_id")
+    corrects = serializers.CharField(source="corrects_id", allow_null=True)
 
     class Meta:
         model = LabResult
         fields = [
             "id", "order", "patient", "analyte", "value", "value_text", "unit",
             "reference_low", "reference_high", "flag", "resulted_at", "released_to_patient",
+            "is_current", "corrects", "correction_reason",
         ]  # fmt: skip
 
 
@@ -312,6 +314,14 @@ class LabResultIn(serializers.Serializer):
     reference_high = serializers.DecimalField(
         max_digits=12, decimal_places=4, required=False, allow_null=True
     )
+
+
+class LabResultCorrectIn(serializers.Serializer):
+    value = serializers.DecimalField(
+        max_digits=12, decimal_places=4, required=False, allow_null=True
+    )
+    value_text = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=300)
 
 
 class Icd10Out(serializers.Serializer):
@@ -424,7 +434,7 @@ class EncounterViewSet(ClinicalViewSet):
         "retrieve": Perm.CLINICAL_VIEW,
         "create": Perm.CLINICAL_WRITE,
         "start": Perm.CLINICAL_WRITE,
-        "close": Perm.CLINICAL_WRITE,
+        "close": Perm.ENCOUNTER_CLOSE,
     }
 
     def patient_rows(self, patient):
@@ -482,7 +492,7 @@ class DiagnosisViewSet(ClinicalViewSet):
     required_perms = {
         "list": Perm.CLINICAL_VIEW,
         "retrieve": Perm.CLINICAL_VIEW,
-        "create": Perm.CLINICAL_WRITE,
+        "create": Perm.DIAGNOSE,
     }
 
     def patient_rows(self, patient):
@@ -534,8 +544,8 @@ class PrescriptionViewSet(ClinicalViewSet):
     required_perms = {
         "list": SIGNED_IN,
         "retrieve": SIGNED_IN,
-        "create": Perm.CLINICAL_WRITE,
-        "stop": Perm.CLINICAL_WRITE,
+        "create": Perm.PRESCRIBE,
+        "stop": Perm.PRESCRIBE,
     }
 
     @extend_schema(request=StopIn, responses=PrescriptionOut)
@@ -645,15 +655,18 @@ class LabOrderViewSet(ClinicalViewSet):
 
 
 class LabResultViewSet(ClinicalViewSet):
-    """Lab results with unit, reference range and computed flag; `release` shows one to the
-    patient. A patient token sees only results released to it."""
+    """Lab results with unit, reference range and computed flag. A value outside the test's
+    plausible limits is refused (400 `implausible_value`); a second value of an analyte is a
+    correction (`correct`, with a reason: the old value stays, no longer current). `release`
+    (doctors) shows the current value to the patient; a patient token sees only those."""
 
     model, area, output = LabResult, Area.LABS, LabResultOut
     required_perms = {
         "list": SIGNED_IN,
         "retrieve": SIGNED_IN,
         "create": Perm.LAB_RESULT_WRITE,
-        "release": Perm.CLINICAL_WRITE,
+        "release": Perm.LAB_RESULT_RELEASE,
+        "correct": Perm.LAB_RESULT_WRITE,
     }
 
     def patient_rows(self, patient):
@@ -668,6 +681,17 @@ class LabResultViewSet(ClinicalViewSet):
     def release(self, request, pk=None):
         result = services.lab_result_release(actor=request.user, result=self.get_record(pk))
         return Response(LabResultOut(result).data)
+
+    @extend_schema(request=LabResultCorrectIn, responses={201: LabResultOut})
+    @action(detail=True, methods=["post"])
+    def correct(self, request, pk=None):
+        result = self.get_record(pk)
+        body = LabResultCorrectIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        corrected = services.lab_result_correct(
+            actor=request.user, result=result, **body.validated_data
+        )
+        return self.created(corrected)
 
 
 class Icd10SearchView(APIView):

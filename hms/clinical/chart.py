@@ -22,13 +22,22 @@ from hms.clinical.models import (
     Vitals,
 )
 from hms.core.chart import ChartSection, register_section
+from hms.core.memo import once_per_request
 from hms.core.permissions import Perm
 
 LIMIT = 50
 
 
+def _allergies_of(patient) -> list[Allergy]:
+    """Every allergy of the patient, read once per request: the banner shows the active ones and
+    the medications section all of them."""
+    return once_per_request(
+        ("chart_allergies", patient.pk), lambda: list(Allergy.objects.filter(patient=patient))
+    )
+
+
 def load_allergies(*, patient, user=None) -> dict:
-    return {"allergies": list(Allergy.objects.filter(patient=patient, status=AllergyStatus.ACTIVE))}
+    return {"allergies": [a for a in _allergies_of(patient) if a.status == AllergyStatus.ACTIVE]}
 
 
 def load_problems(*, patient, user=None) -> dict:
@@ -48,7 +57,7 @@ def load_medications(*, patient, user=None) -> dict:
     return {
         "medications": [p for p in prescriptions if p.status == "active"],
         "past_medications": [p for p in prescriptions if p.status != "active"][:10],
-        "allergies": list(Allergy.objects.filter(patient=patient)),
+        "allergies": _allergies_of(patient),
     }
 
 
@@ -116,8 +125,8 @@ def load_vitals(*, patient, user=None) -> dict:
 
 def load_labs(*, patient, user=None, released_only: bool = False) -> dict:
     results = LabResult.objects.filter(patient=patient).select_related("order")
-    if released_only:
-        results = results.filter(released_to_patient=True)
+    if released_only:  # the patient sees released values, and a corrected one no longer
+        results = results.filter(released_to_patient=True, is_current=True)
     return {"results": list(results.order_by("-resulted_at")[:LIMIT])}
 
 

@@ -89,7 +89,7 @@ def _vitals(ctx, patient, encounter, when, nurse, unwell: bool) -> Vitals:
 
 
 def _lab(ctx, patient, encounter, code, when, doctor, lab_user):
-    name, unit, low, high, crit_low, crit_high = rules.LAB_TESTS[code]
+    name, unit, low, high, crit_low, crit_high, *_plausible = rules.LAB_TESTS[code]
     low_d = Decimal(low) if low else None
     high_d = Decimal(high) if high else None
     centre = ((low_d or Decimal(0)) + (high_d or Decimal(10))) / 2

@@ -31,6 +31,7 @@ from hms.clinical.models import (
     EncounterStatus,
     Prescription,
 )
+from hms.core.phones import phone_normalise
 from hms.patients.models import IdentifierSystem, Patient, PatientIdentifier, Sex
 from hms.patients.services import patient_create
 
@@ -229,6 +230,10 @@ class FhirImporter:
                 (t.get("value", "") for t in data.get("telecom", []) if t.get("system") == "phone"),
                 "",
             )
+            try:
+                phone = phone_normalise(phone)
+            except ValueError:
+                phone = ""  # an unreadable number is left out; the patient is still imported
             system_uri = next(
                 (
                     i.get("system")
@@ -245,7 +250,7 @@ class FhirImporter:
                 family_name=_name(name["family"]),
                 birth_date=born,
                 sex=gender if gender in Sex.values else Sex.UNKNOWN,
-                phone=phone[:40],
+                phone=phone,
                 address_line=", ".join(address.get("line", []))[:200],
                 city=address.get("city", "")[:100],
                 postal_code=address.get("postalCode", "")[:20],

@@ -54,7 +54,20 @@ class VitalsForm(forms.Form):
         return data
 
 
-class DiagnosisForm(forms.Form):
+class EncounterPageForm(forms.Form):
+    """A form on the encounter page, which holds several: each prefixes its fields' HTML ids
+    with its own name (two forms there have a "status" and a "description")."""
+
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class DiagnosisForm(EncounterPageForm):
+    id_prefix = "diagnosis"
+
     code = forms.CharField(
         label="ICD-10 code",
         max_length=80,  # the same box searches by words
@@ -85,7 +98,9 @@ class DiagnosisForm(forms.Form):
         return data
 
 
-class AllergyForm(forms.Form):
+class AllergyForm(EncounterPageForm):
+    id_prefix = "allergy"
+
     substance = forms.CharField(max_length=200)
     reaction = forms.CharField(max_length=200, required=False)
     severity = forms.ChoiceField(choices=AllergySeverity.choices, initial=AllergySeverity.MODERATE)
@@ -161,7 +176,23 @@ class LabResultForm(forms.Form):
         return data
 
 
-class AttachmentForm(forms.Form):
+class LabResultCorrectionForm(forms.Form):
+    value = forms.DecimalField(
+        label="Corrected value", max_digits=12, decimal_places=4, required=False
+    )
+    value_text = forms.CharField(label="Or a text result", max_length=200, required=False)
+    reason = forms.CharField(label="Reason for the correction", max_length=300)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("value") is None and not data.get("value_text"):
+            raise forms.ValidationError("Enter the corrected result.")
+        return data
+
+
+class AttachmentForm(EncounterPageForm):
+    id_prefix = "attachment"
+
     file = forms.FileField(
         help_text="PDF, PNG or JPEG, at most 10 MB.",
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg"}),

@@ -26,6 +26,24 @@ class _Index:
     postings: dict[str, list[int]]  # word -> positions in `codes` of codes using it
 
 
+# Codes a general hospital uses most, most used first: a word search lists them before the
+# rest, so "diabetes" offers type 2 diabetes (E11) before "due to an underlying condition" (E08).
+COMMON_CODES = [
+    "E119", "E11", "E109", "E10", "I10", "E785", "E78", "J45909", "J45", "J449", "J44", "I489",
+    "I48", "I2510", "I25", "I509", "I50", "N390", "J069", "J189", "J18", "M545", "M54", "F329",
+    "F32", "F419", "F41", "K219", "K21", "E039", "E03", "E669", "E66", "N184", "N18", "R51",
+    "G439", "G43", "L309", "L30", "B349", "A09", "R05", "R509", "R0789", "I639", "I63",
+]  # fmt: skip
+_COMMON_RANK = {code: rank for rank, code in enumerate(COMMON_CODES)}
+
+
+def _relevance(code: str) -> tuple:
+    """Common codes first (in COMMON_CODES order), then categories before their subdivisions."""
+    if code in _COMMON_RANK:
+        return (0, _COMMON_RANK[code], "")
+    return (1, len(code), code)
+
+
 def normalise(code: str) -> str:
     return code.strip().upper().replace(".", "").replace(" ", "")
 
@@ -76,7 +94,7 @@ def icd10_lookup(code: str) -> Icd10Code | None:
 
 def icd10_search(query: str, *, limit: int = 20) -> list[Icd10Code]:
     """Codes starting with `query`, else codes whose description has a word starting with each
-    word of the query ("diab typ 2" finds "Type 2 diabetes mellitus")."""
+    word of the query ("diab typ 2" finds "Type 2 diabetes mellitus"), common codes first."""
     index = _index()
     query = query.strip()
     if not query:
@@ -103,4 +121,5 @@ def icd10_search(query: str, *, limit: int = 20) -> list[Icd10Code]:
         matching = positions if matching is None else matching & positions
         if not matching:
             return []
-    return [index.entries[index.codes[p]] for p in sorted(matching or ())[:limit]]
+    ranked = sorted((index.codes[p] for p in matching or ()), key=_relevance)
+    return [index.entries[code] for code in ranked[:limit]]

@@ -440,7 +440,11 @@ class LabFlag(models.TextChoices):
 
 
 class LabResult(TimeStampedModel):
-    """A result of an order, with its unit and reference range; the flag is computed."""
+    """A result of an order, with its unit and reference range; the flag is computed.
+
+    A result is never edited or deleted: a correction is a new row that `corrects` the old one,
+    with a reason; the old row stays (no longer current, shown as corrected). One current value
+    per order and analyte; only the current one is released to the patient."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     order = models.ForeignKey(LabOrder, on_delete=models.PROTECT, related_name="results")
@@ -460,11 +464,25 @@ class LabResult(TimeStampedModel):
     )
     released_to_patient = models.BooleanField(default=False)
     released_at = models.DateTimeField(null=True, blank=True)
+    is_current = models.BooleanField(default=True)
+    corrects = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrected_by"
+    )
+    correction_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-resulted_at"]
         indexes = [models.Index(fields=["patient", "-resulted_at"])]
         constraints = [
+            models.UniqueConstraint(
+                fields=["order", "analyte"],
+                condition=Q(is_current=True),
+                name="lab_result_one_current_value",
+            ),
+            models.CheckConstraint(
+                condition=Q(corrects__isnull=True) | ~Q(correction_reason=""),
+                name="lab_result_correction_has_reason",
+            ),
             models.CheckConstraint(
                 condition=Q(value__isnull=False) | ~Q(value_text=""), name="lab_result_has_value"
             ),

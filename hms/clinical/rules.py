@@ -1,6 +1,7 @@
 """Pure clinical rules: reference ranges, computed values and matching. No database here."""
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 # Adult reference ranges (inclusive) for vital signs; outside them a value is flagged.
 ADULT_VITAL_RANGES: dict[str, tuple[Decimal | None, Decimal | None]] = {
@@ -100,21 +101,49 @@ def allergy_matches(drug: str, substances: list[str]) -> list[str]:
     return matched
 
 
-# A small catalogue of common tests (LOINC): name, unit, reference and critical limits (adults).
-LAB_TESTS: dict[str, tuple[str, str, str | None, str | None, str | None, str | None]] = {
-    "2345-7": ("Glucose", "mmol/L", "3.9", "5.5", "2.5", "25"),
-    "718-7": ("Haemoglobin", "g/L", "120", "170", "70", "200"),
-    "6690-2": ("White cell count", "10*9/L", "4.0", "11.0", "1.0", "30"),
-    "777-3": ("Platelets", "10*9/L", "150", "400", "20", "1000"),
-    "2951-2": ("Sodium", "mmol/L", "135", "145", "120", "160"),
-    "2823-3": ("Potassium", "mmol/L", "3.5", "5.1", "2.5", "6.5"),
-    "2160-0": ("Creatinine", "umol/L", "60", "110", None, "700"),
-    "59261-8": ("HbA1c", "mmol/mol", "20", "42", None, None),
-    "1988-5": ("C-reactive protein", "mg/L", "0", "5", None, None),
-    "3016-3": ("TSH", "mIU/L", "0.4", "4.0", None, None),
-    "2093-3": ("Total cholesterol", "mmol/L", "0", "5.0", None, None),
+class LabTest(NamedTuple):
+    """A test of the catalogue: unit, reference range, critical limits (adults) and the plausible
+    limits outside which a value is impossible (a typing or instrument error), all in `unit`."""
+
+    name: str
+    unit: str
+    low: str | None
+    high: str | None
+    critical_low: str | None
+    critical_high: str | None
+    plausible_low: str
+    plausible_high: str
+
+
+# A small catalogue of common tests (LOINC).
+LAB_TESTS: dict[str, LabTest] = {
+    "2345-7": LabTest("Glucose", "mmol/L", "3.9", "5.5", "2.5", "25", "0", "150"),
+    "718-7": LabTest("Haemoglobin", "g/L", "120", "170", "70", "200", "10", "300"),
+    "6690-2": LabTest("White cell count", "10*9/L", "4.0", "11.0", "1.0", "30", "0", "1000"),
+    "777-3": LabTest("Platelets", "10*9/L", "150", "400", "20", "1000", "0", "5000"),
+    "2951-2": LabTest("Sodium", "mmol/L", "135", "145", "120", "160", "80", "220"),
+    "2823-3": LabTest("Potassium", "mmol/L", "3.5", "5.1", "2.5", "6.5", "0.5", "15"),
+    "2160-0": LabTest("Creatinine", "umol/L", "60", "110", None, "700", "5", "5000"),
+    "59261-8": LabTest("HbA1c", "mmol/mol", "20", "42", None, None, "10", "250"),
+    "1988-5": LabTest("C-reactive protein", "mg/L", "0", "5", None, None, "0", "1000"),
+    "3016-3": LabTest("TSH", "mIU/L", "0.4", "4.0", None, None, "0", "1000"),
+    "2093-3": LabTest("Total cholesterol", "mmol/L", "0", "5.0", None, None, "0", "50"),
 }
 
 
+def lab_value_problem(test: LabTest, value, unit: str) -> str:
+    """Why a numeric result of a catalogue test cannot be right ("" when it can): it must be in
+    the catalogue's unit (the limits are in it) and within the test's plausible limits."""
+    if unit != test.unit:
+        return f"{test.name} is reported in {test.unit}."
+    low, high = Decimal(test.plausible_low), Decimal(test.plausible_high)
+    if not low <= Decimal(value) <= high:
+        return (
+            f"{Decimal(value).normalize():f} {test.unit} is not a possible {test.name.lower()} "
+            f"value (possible: {low}–{high} {test.unit}). Check the entry."
+        )
+    return ""
+
+
 def lab_test_choices() -> list[tuple[str, str]]:
-    return [(code, f"{name} ({code})") for code, (name, *_rest) in LAB_TESTS.items()]
+    return [(code, f"{test.name} ({code})") for code, test in LAB_TESTS.items()]

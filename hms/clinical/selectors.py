@@ -11,7 +11,7 @@ A patient reads only their own record; anyone else's is "not found".
 from enum import StrEnum
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 
 from hms.clinical.models import (
     Allergy,
@@ -19,6 +19,7 @@ from hms.clinical.models import (
     ClinicalNote,
     Diagnosis,
     Encounter,
+    LabFlag,
     LabOrder,
     LabOrderStatus,
     LabResult,
@@ -29,7 +30,11 @@ from hms.clinical.models import (
 from hms.core.errors import NotFound
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.models import Patient
-from hms.patients.selectors import patient_get_for_user, patient_of_user
+from hms.patients.selectors import (
+    patient_access_refused,
+    patient_get_for_user,
+    patient_of_user,
+)
 
 
 class Area(StrEnum):
@@ -68,8 +73,9 @@ def check_area(user, area: Area) -> None:
 
 def clinical_patient_get(*, user, patient_id, area: Area, action: str) -> Patient:
     """The patient whose `area` the user may read, with an audit row naming the patient. A
-    patient user asking for someone else gets NotFound."""
-    check_area(user, area)
+    patient user asking for someone else gets NotFound. A refusal is audited too."""
+    if not may_read(user, area):
+        raise patient_access_refused(user=user, patient_id=patient_id, action=action)
     if patient_id in (None, "") and is_portal_user(user):
         own = patient_of_user(user)
         if own is None:
@@ -121,14 +127,14 @@ def lab_orders_of(patient: Patient, *, user) -> QuerySet[LabOrder]:
     results = LabResult.objects.order_by("resulted_at")
     if is_portal_user(user):
         orders = orders.filter(results__released_to_patient=True).distinct()
-        results = results.filter(released_to_patient=True)
+        results = results.filter(released_to_patient=True, is_current=True)
     return orders.prefetch_related(Prefetch("results", queryset=results))
 
 
 def lab_results_of(patient: Patient, *, user) -> QuerySet[LabResult]:
     results = LabResult.objects.filter(patient=patient).select_related("order")
     if is_portal_user(user):
-        results = results.filter(released_to_patient=True)
+        results = results.filter(released_to_patient=True, is_current=True)
     return results
 
 
@@ -151,9 +157,9 @@ def _visible_to_portal(obj) -> bool:
     if isinstance(obj, ClinicalNote):
         return obj.signed_at is not None
     if isinstance(obj, LabResult):
-        return obj.released_to_patient
+        return obj.released_to_patient and obj.is_current
     if isinstance(obj, LabOrder):
-        return obj.results.filter(released_to_patient=True).exists()
+        return obj.results.filter(released_to_patient=True, is_current=True).exists()
     return True
 
 
@@ -161,7 +167,6 @@ def record_get_for_user(*, user, model, pk, action: str | None = None, queryset=
     """One clinical row, if the user may read its part of the record; audited with its patient.
     Unknown ids, other patients' rows and rows a patient may not see yet are all NotFound."""
     area = MODEL_AREAS[model]
-    check_area(user, area)
     try:
         obj = (queryset if queryset is not None else model.objects).get(pk=pk)
     except (model.DoesNotExist, ValueError, TypeError, ValidationError):
@@ -212,8 +217,6 @@ def lab_worklist(*, status: str | None = None) -> QuerySet[LabOrder]:
     """Orders waiting for the lab, most urgent first."""
     statuses = [status] if status else [LabOrderStatus.ORDERED, LabOrderStatus.COLLECTED]
     priority_rank = {"stat": 0, "urgent": 1, "routine": 2}
-    from django.db.models import Case, IntegerField, Value, When
-
     rank = Case(
         *[When(priority=p, then=Value(r)) for p, r in priority_rank.items()],
         output_field=IntegerField(),
@@ -223,6 +226,25 @@ def lab_worklist(*, status: str | None = None) -> QuerySet[LabOrder]:
         .select_related("patient", "ordered_by")
         .annotate(rank=rank)
         .order_by("rank", "ordered_at")
+    )
+
+
+def results_to_review(*, doctor) -> QuerySet[LabResult]:
+    """The doctor's worklist of results: current values of tests they ordered, not yet released,
+    critical first, then abnormal, newest first within each."""
+    rank = Case(
+        When(flag=LabFlag.CRITICAL, then=Value(0)),
+        When(flag__in=[LabFlag.HIGH, LabFlag.LOW], then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return (
+        LabResult.objects.filter(
+            order__ordered_by=doctor, is_current=True, released_to_patient=False
+        )
+        .select_related("order", "patient")
+        .annotate(rank=rank)
+        .order_by("rank", "-resulted_at")
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import PurePath
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from hms.accounts.models import User
@@ -26,6 +27,7 @@ from hms.clinical.models import (
     Encounter,
     EncounterKind,
     EncounterStatus,
+    LabFlag,
     LabOrder,
     LabOrderStatus,
     LabResult,
@@ -39,6 +41,7 @@ from hms.core.access import require
 from hms.core.audit import audit_record
 from hms.core.errors import Conflict, DomainError
 from hms.core.events import emit, subscribe
+from hms.core.notifications import notify
 from hms.core.permissions import CLINICAL_ROLES, Perm
 from hms.patients.models import Patient
 
@@ -174,7 +177,7 @@ def encounter_start(*, actor: User, encounter: Encounter) -> Encounter:
 
 def encounter_close(*, actor: User, encounter: Encounter) -> Encounter:
     """In progress -> closed; emits `encounter.completed`."""
-    require(actor, Perm.CLINICAL_WRITE)
+    require(actor, Perm.ENCOUNTER_CLOSE, "Only a doctor closes an encounter.")
     return _encounter_move(actor=actor, encounter=encounter, to=EncounterStatus.CLOSED)
 
 
@@ -240,7 +243,7 @@ def diagnosis_add(
 ) -> Diagnosis:
     """Record a diagnosis. An ICD-10 code must exist in the ICD-10-CM code set; free text may
     stand beside the code or alone."""
-    require(actor, Perm.CLINICAL_WRITE)
+    require(actor, Perm.DIAGNOSE, "Only a doctor records a diagnosis.")
     code = (code or "").strip()
     description = (description or "").strip()
     if not code and not description:
@@ -410,7 +413,7 @@ def prescription_create(
 ) -> Prescription:
     """Prescribe a drug. When it matches a recorded allergy the prescriber must acknowledge the
     warning; the warning and who acknowledged it are kept on the prescription."""
-    require(actor, Perm.CLINICAL_WRITE)
+    require(actor, Perm.PRESCRIBE, "Only a doctor prescribes.")
     drug = drug.strip()
     if not drug:
         raise DomainError("Name the drug.", fields={"drug": "This field is required."})
@@ -456,7 +459,7 @@ def prescription_create(
 
 def prescription_stop(*, actor: User, prescription: Prescription, reason: str = "") -> Prescription:
     """Stop an active prescription (the pharmacy no longer dispenses it)."""
-    require(actor, Perm.CLINICAL_WRITE)
+    require(actor, Perm.PRESCRIBE, "Only a doctor stops a prescription.")
     with transaction.atomic():
         stopped = Prescription.objects.filter(
             pk=prescription.pk, status=PrescriptionStatus.ACTIVE
@@ -541,8 +544,10 @@ def note_update(*, actor: User, note: ClinicalNote, **fields) -> ClinicalNote:
 
 
 def note_sign(*, actor: User, note: ClinicalNote) -> ClinicalNote:
-    """Sign a draft note; from then on it is read-only."""
+    """The author signs their own draft note; from then on it is read-only."""
     require(actor, Perm.CLINICAL_WRITE)
+    if note.author_id != getattr(actor, "pk", None):
+        raise DomainError("Only the author signs a draft note.", code="not_author")
     with transaction.atomic():
         signed = ClinicalNote.objects.filter(pk=note.pk, signed_at__isnull=True).update(
             signed_at=timezone.now(), signed_by=actor, updated_at=timezone.now()
@@ -634,6 +639,28 @@ def _decimal(value) -> Decimal | None:
     return None if value in (None, "") else Decimal(str(value))
 
 
+def _check_value(test: rules.LabTest | None, value: Decimal | None, unit: str) -> None:
+    """A numeric result of a catalogue test outside its plausible limits (or in another unit) is
+    refused: -5 g/L haemoglobin is a typing error, not a result."""
+    problem = rules.lab_value_problem(test, value, unit) if test and value is not None else ""
+    if problem:
+        raise DomainError(problem, code="implausible_value", fields={"value": problem})
+
+
+def _notify_if_critical(result: LabResult, order: LabOrder) -> None:
+    """A critical value reaches the doctor who ordered the test at once, in the app."""
+    if result.flag != LabFlag.CRITICAL or order.ordered_by_id is None:
+        return
+    patient = order.patient
+    notify(
+        user=order.ordered_by,
+        title=f"Critical result: {result.analyte} {result.display_value}",
+        body=f"{patient.full_name} (MRN {patient.mrn}), {order.test_name} ordered "
+        f"{timezone.localtime(order.ordered_at):%d %b %H:%M}. Review and act now.",
+        url=reverse("clinical:lab-order", args=[order.pk]),
+    )
+
+
 def lab_result_record(
     *,
     actor: User,
@@ -648,71 +675,155 @@ def lab_result_record(
     critical_high=None,
 ) -> LabResult:
     """Enter a result of a collected order; the order becomes resulted. Unit and ranges default
-    from the test catalogue, and the flag (low/high/critical) is computed from them."""
-    require(actor, Perm.LAB_RESULT_WRITE)
+    from the test catalogue, a catalogue test's value must be plausible, and the flag
+    (low/high/critical) is computed; a critical value notifies the ordering doctor. An analyte
+    holds one current value: a second one is a correction (`lab_result_correct`)."""
+    require(actor, Perm.LAB_RESULT_WRITE, "Only the laboratory enters results.")
     known = rules.LAB_TESTS.get(order.test_code)
     if known is not None:
-        name, known_unit, low, high, crit_low, crit_high = known
-        analyte = analyte or name
-        unit = known_unit if unit in (None, "") else unit
-        reference_low = low if reference_low in (None, "") else reference_low
-        reference_high = high if reference_high in (None, "") else reference_high
-        critical_low = crit_low if critical_low in (None, "") else critical_low
-        critical_high = crit_high if critical_high in (None, "") else critical_high
+        analyte = analyte or known.name
+        unit = known.unit if unit in (None, "") else unit
+        reference_low = known.low if reference_low in (None, "") else reference_low
+        reference_high = known.high if reference_high in (None, "") else reference_high
+        critical_low = known.critical_low if critical_low in (None, "") else critical_low
+        critical_high = known.critical_high if critical_high in (None, "") else critical_high
     value = _decimal(value)
     if value is None and not value_text.strip():
         raise DomainError("Enter the result.", fields={"value": "Enter a value."})
+    _check_value(known, value, unit or "")
     low, high = _decimal(reference_low), _decimal(reference_high)
     if low is not None and high is not None and low > high:
         raise DomainError(
             "The reference range is upside down.",
             fields={"reference_low": "Must not exceed the upper limit."},
         )
-    with transaction.atomic():
-        locked = LabOrder.objects.select_for_update().get(pk=order.pk)
-        if locked.status == LabOrderStatus.ORDERED:
-            raise Conflict("Collect the specimen before entering results.", code="not_collected")
-        now = timezone.now()
-        result = LabResult.objects.create(
-            order=locked,
-            patient_id=locked.patient_id,
-            analyte=analyte or locked.test_name,
-            value=value,
-            value_text=value_text.strip(),
-            unit=unit or "",
-            reference_low=low,
-            reference_high=high,
-            critical_low=_decimal(critical_low),
-            critical_high=_decimal(critical_high),
-            flag=rules.lab_flag(
-                value, low=low, high=high, critical_low=critical_low, critical_high=critical_high
-            ),
-            resulted_by=actor,
-            resulted_at=now,
-        )
-        LabOrder.objects.filter(pk=locked.pk).update(
-            status=LabOrderStatus.RESULTED, resulted_at=now, updated_at=now
-        )
-        order.refresh_from_db()
-        audit_record(
-            action="lab_result.record",
-            actor=actor,
-            obj=result,
-            patient=locked.patient_id,
-            details={"flag": result.flag},
-        )
+    try:
+        with transaction.atomic():
+            locked = LabOrder.objects.select_for_update().select_related("patient").get(pk=order.pk)
+            if locked.status == LabOrderStatus.ORDERED:
+                raise Conflict(
+                    "Collect the specimen before entering results.", code="not_collected"
+                )
+            analyte = analyte or locked.test_name
+            if locked.results.filter(analyte=analyte, is_current=True).exists():
+                raise _already_resulted()
+            now = timezone.now()
+            result = LabResult.objects.create(
+                order=locked,
+                patient_id=locked.patient_id,
+                analyte=analyte,
+                value=value,
+                value_text=value_text.strip(),
+                unit=unit or "",
+                reference_low=low,
+                reference_high=high,
+                critical_low=_decimal(critical_low),
+                critical_high=_decimal(critical_high),
+                flag=rules.lab_flag(
+                    value, low=low, high=high, critical_low=critical_low,
+                    critical_high=critical_high,
+                ),
+                resulted_by=actor,
+                resulted_at=now,
+            )  # fmt: skip
+            LabOrder.objects.filter(pk=locked.pk).update(
+                status=LabOrderStatus.RESULTED, resulted_at=now, updated_at=now
+            )
+            order.refresh_from_db()
+            audit_record(
+                action="lab_result.record",
+                actor=actor,
+                obj=result,
+                patient=locked.patient_id,
+                details={"flag": result.flag},
+            )
+            _notify_if_critical(result, locked)
+    except IntegrityError:
+        raise _already_resulted() from None  # the race: two entries at once, one is kept
     return result
 
 
+def _already_resulted() -> Conflict:
+    return Conflict(
+        "This test already has a result; correct it (with a reason) instead.",
+        code="already_resulted",
+    )
+
+
+def lab_result_correct(
+    *, actor: User, result: LabResult, reason: str, value=None, value_text: str = ""
+) -> LabResult:
+    """Amend a result: a new current value with the reason replaces it, and the old one stays
+    visible as corrected (never deleted). Only the current value is corrected; the new one is
+    checked and flagged like any result, and a critical one notifies the ordering doctor."""
+    require(actor, Perm.LAB_RESULT_WRITE, "Only the laboratory corrects results.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Say why the result is corrected.", fields={"reason": "Required."})
+    value = _decimal(value)
+    if value is None and not value_text.strip():
+        raise DomainError("Enter the corrected result.", fields={"value": "Enter a value."})
+    with transaction.atomic():
+        old = (
+            LabResult.objects.select_for_update(of=("self",))
+            .select_related("order", "order__patient", "order__ordered_by")
+            .get(pk=result.pk)
+        )
+        if not old.is_current:
+            raise Conflict(
+                "This value was already corrected; correct the current one.", code="not_current"
+            )
+        _check_value(rules.LAB_TESTS.get(old.order.test_code), value, old.unit)
+        LabResult.objects.filter(pk=old.pk).update(is_current=False, updated_at=timezone.now())
+        corrected = LabResult.objects.create(
+            order=old.order,
+            patient_id=old.patient_id,
+            analyte=old.analyte,
+            value=value,
+            value_text=value_text.strip(),
+            unit=old.unit,
+            reference_low=old.reference_low,
+            reference_high=old.reference_high,
+            critical_low=old.critical_low,
+            critical_high=old.critical_high,
+            flag=rules.lab_flag(
+                value, low=old.reference_low, high=old.reference_high,
+                critical_low=old.critical_low, critical_high=old.critical_high,
+            ),
+            resulted_by=actor,
+            resulted_at=timezone.now(),
+            corrects=old,
+            correction_reason=reason[:300],
+        )  # fmt: skip
+        audit_record(
+            action="lab_result.correct",
+            actor=actor,
+            obj=corrected,
+            patient=old.patient_id,
+            details={
+                "corrects": str(old.pk),
+                "from": old.display_value,
+                "to": corrected.display_value,
+                "reason": reason,
+                "flag": corrected.flag,
+            },
+        )
+        _notify_if_critical(corrected, old.order)
+    return corrected
+
+
 def lab_result_release(*, actor: User, result: LabResult) -> LabResult:
-    """Let the patient see the result in the portal."""
-    require(actor, Perm.CLINICAL_WRITE)
+    """A doctor lets the patient see the current value of a result in the portal (a corrected,
+    no longer current value is never released)."""
+    require(actor, Perm.LAB_RESULT_RELEASE, "Only a doctor releases results.")
     with transaction.atomic():
         now = timezone.now()
-        LabResult.objects.filter(pk=result.pk, released_to_patient=False).update(
+        LabResult.objects.filter(pk=result.pk, is_current=True, released_to_patient=False).update(
             released_to_patient=True, released_at=now, updated_at=now
         )
         result.refresh_from_db()
+        if not result.is_current:
+            raise Conflict("This value was corrected; release the current one.", code="not_current")
         audit_record(
             action="lab_result.release", actor=actor, obj=result, patient=result.patient_id
         )

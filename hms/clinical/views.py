@@ -93,6 +93,9 @@ def _encounter_page(request, encounter, status=200, **bound):
         "encounter": encounter,
         "patient": patient,
         "can_write": user_has_perm(request.user, Perm.CLINICAL_WRITE),
+        "can_prescribe": user_has_perm(request.user, Perm.PRESCRIBE),
+        "can_diagnose": user_has_perm(request.user, Perm.DIAGNOSE),
+        "can_close": user_has_perm(request.user, Perm.ENCOUNTER_CLOSE),
         "vitals_form": forms.VitalsForm(),
         "diagnosis_form": forms.DiagnosisForm(search_url=search_url),
         "allergy_form": forms.AllergyForm(),
@@ -106,6 +109,15 @@ def _encounter_page(request, encounter, status=200, **bound):
         **bound,
     }
     return render(request, "clinical/encounter.html", context, status=status)
+
+
+@require_perm(Perm.CLINICAL_VIEW)
+def appointment_encounter(request, appointment_id):
+    """The encounter that an appointment's check-in opened: one click from the queue."""
+    encounter = Encounter.objects.filter(appointment_id=str(appointment_id)).only("pk").first()
+    if encounter is None:
+        raise Http404("No encounter is open for this appointment: check the patient in first.")
+    return redirect("clinical:encounter", encounter.pk)
 
 
 @require_perm(Perm.CLINICAL_VIEW)
@@ -137,7 +149,7 @@ def encounter_start(request, pk):
     return redirect("clinical:encounter", pk)
 
 
-@require_perm(Perm.CLINICAL_WRITE)
+@require_perm(Perm.ENCOUNTER_CLOSE)
 @require_POST
 def encounter_close(request, pk):
     encounter = _encounter_for_write(pk)
@@ -179,7 +191,7 @@ def vitals_add(request, pk):
     )  # fmt: skip
 
 
-@require_perm(Perm.CLINICAL_WRITE)
+@require_perm(Perm.DIAGNOSE)
 @require_POST
 def diagnosis_add(request, pk):
     def write(encounter, data):
@@ -206,7 +218,7 @@ def allergy_add(request, pk):
     )  # fmt: skip
 
 
-@require_perm(Perm.CLINICAL_WRITE)
+@require_perm(Perm.PRESCRIBE)
 @require_POST
 def prescription_add(request, pk):
     encounter = _encounter_for_write(pk)
@@ -289,7 +301,7 @@ def _back_to(request, fallback):
     return redirect(fallback)
 
 
-@require_perm(Perm.CLINICAL_WRITE)
+@require_perm(Perm.PRESCRIBE)
 @require_POST
 def prescription_stop(request, pk):
     prescription = get_object_or_404(Prescription, pk=pk)
@@ -425,7 +437,7 @@ def lab_worklist(request):
     )
 
 
-def _lab_order_page(request, order, status=200, form=None):
+def _lab_order_page(request, order, status=200, form=None, correction=None):
     order = LabOrder.objects.select_related("patient", "ordered_by", "encounter").get(pk=order.pk)
     if status != 200:
         _audit_redisplay(request, order, order.patient_id)
@@ -436,8 +448,9 @@ def _lab_order_page(request, order, status=200, form=None):
             "order": order,
             "results": list(order.results.order_by("resulted_at")),
             "form": form or forms.LabResultForm(),
+            "correction": correction,
             "can_result": user_has_perm(request.user, Perm.LAB_RESULT_WRITE),
-            "can_release": user_has_perm(request.user, Perm.CLINICAL_WRITE),
+            "can_release": user_has_perm(request.user, Perm.LAB_RESULT_RELEASE),
         },
         status=status,
     )
@@ -477,13 +490,34 @@ def lab_result_add(request, pk):
     return _lab_order_page(request, order, status=400, form=form)
 
 
-@require_perm(Perm.CLINICAL_WRITE)
+@require_perm(Perm.LAB_RESULT_RELEASE)
 @require_POST
 def lab_result_release(request, pk):
     result = get_object_or_404(LabResult, pk=pk)
-    services.lab_result_release(actor=request.user, result=result)
-    messages.success(request, "Result released to the patient.")
+    try:
+        services.lab_result_release(actor=request.user, result=result)
+        messages.success(request, "Result released to the patient.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
     return redirect("clinical:lab-order", result.order_id)
+
+
+@require_perm(Perm.LAB_RESULT_WRITE)
+@require_POST
+def lab_result_correct(request, pk):
+    result = get_object_or_404(LabResult.objects.select_related("order"), pk=pk)
+    form = forms.LabResultCorrectionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.lab_result_correct(actor=request.user, result=result, **form.cleaned_data)
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
+        else:
+            messages.success(request, "Result corrected; the old value stays visible.")
+            return redirect("clinical:lab-order", result.order_id)
+    return _lab_order_page(
+        request, result.order, status=400, correction={"result": result.pk, "form": form}
+    )
 
 
 # --- Pharmacy ---------------------------------------------------------------------------------

@@ -21,13 +21,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from hms.core.models import AuditChainHead, AuditEvent
+from hms.core.net import client_ip
 
 GENESIS = "0" * 64
 current_request: ContextVar[HttpRequest | None] = ContextVar("current_request", default=None)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _canonical(event: AuditEvent) -> str:

@@ -18,6 +18,7 @@ def form_add_domain_error(form, exc: DomainError) -> None:
 class AuditFilterForm(forms.Form):
     action = forms.CharField(required=False, help_text="e.g. auth.login_failed, or auth.")
     actor = forms.CharField(required=False, label="Actor email")
+    mrn = forms.CharField(required=False, max_length=20, label="Patient MRN")
     patient = forms.CharField(required=False, label="Patient id")
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))

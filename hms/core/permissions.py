@@ -34,14 +34,19 @@ class Perm(StrEnum):
     PATIENT_MERGE = "patients.merge"
     # Clinical record
     CLINICAL_VIEW = "clinical.view"
-    CLINICAL_WRITE = "clinical.write"
+    CLINICAL_WRITE = "clinical.write"  # vitals, allergies, notes, lab orders (doctors, nurses)
+    PRESCRIBE = "clinical.prescribe"
+    DIAGNOSE = "clinical.diagnose"
+    ENCOUNTER_CLOSE = "clinical.close_encounters"
     PRESCRIPTION_VIEW = "clinical.view_prescriptions"
     LAB_VIEW = "clinical.view_lab_orders"
     LAB_RESULT_WRITE = "clinical.write_lab_results"
+    LAB_RESULT_RELEASE = "clinical.release_lab_results"
     # Scheduling
     APPOINTMENT_VIEW = "scheduling.view_appointments"
     APPOINTMENT_BOOK = "scheduling.book_appointments"
-    APPOINTMENT_OVERBOOK = "scheduling.overbook"
+    APPOINTMENT_WALK_IN = "scheduling.book_walk_ins"  # a patient who arrived without a slot
+    APPOINTMENT_OVERBOOK = "scheduling.overbook"  # urgent: on top of booked slots, clinicians'
     SCHEDULE_MANAGE = "scheduling.manage_schedules"
     # Billing and inventory
     BILLING_VIEW = "billing.view"
@@ -82,10 +87,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.PATIENT_REGISTER,
             Perm.CLINICAL_VIEW,
             Perm.CLINICAL_WRITE,
+            Perm.PRESCRIBE,
+            Perm.DIAGNOSE,
+            Perm.ENCOUNTER_CLOSE,
             Perm.PRESCRIPTION_VIEW,
             Perm.LAB_VIEW,
+            Perm.LAB_RESULT_RELEASE,
             Perm.APPOINTMENT_VIEW,
             Perm.APPOINTMENT_BOOK,
+            Perm.APPOINTMENT_WALK_IN,
             Perm.APPOINTMENT_OVERBOOK,
         }
     ),
@@ -108,6 +118,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.PATIENT_REGISTER,
             Perm.APPOINTMENT_VIEW,
             Perm.APPOINTMENT_BOOK,
+            Perm.APPOINTMENT_WALK_IN,
         }
     ),
     Role.PHARMACIST: frozenset(
@@ -129,8 +140,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 }
 
 
+# Keyed by the plain string a user row holds: every page asks several dozen times (menu,
+# widgets, views), so the check is one dictionary look-up.
+_PERMS_OF_ROLE: dict[str, frozenset[Perm]] = {
+    str(role): perms for role, perms in ROLE_PERMISSIONS.items()
+}
+
+
 def role_has_perm(role: str, perm: Perm) -> bool:
-    return perm in ROLE_PERMISSIONS.get(Role(role), frozenset()) if role in Role else False
+    return perm in _PERMS_OF_ROLE.get(role, frozenset())
 
 
 def user_has_perm(user, perm: Perm) -> bool:

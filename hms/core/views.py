@@ -13,9 +13,10 @@ from hms.core.audit import audit_record
 from hms.core.dashboard import render_widgets
 from hms.core.forms import AuditFilterForm
 from hms.core.models import Department
-from hms.core.navigation import menu_for, planned_for
+from hms.core.navigation import cards_for, planned_for
+from hms.core.notifications import notifications_of
 from hms.core.permissions import Perm, Role
-from hms.core.selectors import audit_events_search, hospital_get
+from hms.core.selectors import audit_events_search, audit_rows, hospital_get
 
 
 @public
@@ -40,9 +41,10 @@ def dashboard(request):
         request,
         template,
         {
-            "modules": menu_for(user),
+            "modules": cards_for(user),
             "upcoming_modules": planned_for(user),
             "widgets": render_widgets(request),
+            "notices": list(notifications_of(user, unread_only=True)[:5]),
         },
     )
 
@@ -77,9 +79,8 @@ def audit_list(request):
     page = Paginator(events.select_related(None), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
-        request, "core/audit_list.html", {"form": form, "page": page, "query": query.urlencode()}
-    )
+    context = {"form": form, "page": page, "rows": audit_rows(page), "query": query.urlencode()}
+    return render(request, "core/audit_list.html", context)
 
 
 class _Echo:

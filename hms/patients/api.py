@@ -14,6 +14,7 @@ from hms.patients.serializers import (
     PatientCreateSerializer,
     PatientPageSerializer,
     PatientSerializer,
+    PossibleDuplicateOut,
 )
 
 
@@ -37,6 +38,7 @@ class PatientViewSet(viewsets.GenericViewSet):
     }
     serializer_class = PatientSerializer
     queryset = Patient.objects.none()
+    pagination_class = None  # the search pages itself (PatientPageSerializer, no total count)
     lookup_value_regex = "[^/]+"
 
     @extend_schema(
@@ -76,7 +78,7 @@ class PatientViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         request=PatientCreateSerializer,
-        responses={201: PatientSerializer, 409: DuplicateMatchSerializer(many=True)},
+        responses={201: PatientSerializer, 409: PossibleDuplicateOut},
     )
     def create(self, request):
         body = PatientCreateSerializer(data=request.data)

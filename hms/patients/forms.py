@@ -1,8 +1,11 @@
 from django import forms
-from django.utils import timezone
+from django.urls import reverse_lazy
 
+from hms.core.errors import DomainError
+from hms.core.phones import PhoneFormField
 from hms.patients.models import IdentifierSystem, Patient
-from hms.patients.services import PHOTO_MAX_BYTES
+from hms.patients.selectors import patient_by_mrn
+from hms.patients.services import PHOTO_MAX_BYTES, birth_date_check
 
 DEMOGRAPHIC_FIELDS = [
     "given_name", "middle_names", "family_name", "birth_date", "sex", "gender_identity",
@@ -38,6 +41,9 @@ class PatientForm(forms.ModelForm):
     identifier_value = forms.CharField(
         label="Extra identifier: value", max_length=100, required=False
     )
+    phone = PhoneFormField(required=False)
+    emergency_contact_phone = PhoneFormField(required=False)
+    next_of_kin_phone = PhoneFormField(required=False)
 
     class Meta:
         model = Patient
@@ -51,8 +57,10 @@ class PatientForm(forms.ModelForm):
 
     def clean_birth_date(self):
         born = self.cleaned_data["birth_date"]
-        if born and born > timezone.localdate():
-            raise forms.ValidationError("The date of birth cannot be in the future.")
+        try:
+            birth_date_check(born)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
         return born
 
     def clean_photo(self):
@@ -84,3 +92,54 @@ class MergeForm(forms.Form):
     survivor = forms.CharField(label="MRN of the record to keep", max_length=20)
     duplicate = forms.CharField(label="MRN of the duplicate record", max_length=20)
     reason = forms.CharField(max_length=300, required=False)
+
+
+class PatientPickerInput(forms.TextInput):
+    """A text box that lists matching patients (name, MRN or phone) as one types (htmx); a
+    click on one puts its MRN in the box. Without scripts, an MRN typed in full still works."""
+
+    template_name = "patients/widgets/patient_picker.html"
+
+    def __init__(self, attrs=None):
+        super().__init__(
+            {
+                "autocomplete": "off",
+                "placeholder": "Name, MRN or phone",
+                "hx-get": reverse_lazy("patients:pick"),
+                "hx-trigger": "input changed delay:300ms, search",
+                **(attrs or {}),
+            }
+        )
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        choices_id = f"{context['widget']['attrs'].get('id', name)}-choices"
+        context["widget"]["attrs"].update(
+            {"hx-target": f"#{choices_id}", "aria-controls": choices_id}
+        )
+        context["choices_id"] = choices_id
+        return context
+
+
+class PatientField(forms.CharField):
+    """A patient chosen with the picker (or an MRN typed with or without its dash): cleans to
+    the current Patient record."""
+
+    widget = PatientPickerInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Patient")
+        kwargs.setdefault("max_length", 120)
+        kwargs.setdefault("help_text", "Type a name, MRN or phone number, then choose the patient.")
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        text = super().clean(value)
+        if not text:
+            return None
+        patient = patient_by_mrn(text)
+        if patient is None:
+            raise forms.ValidationError(
+                "Choose a patient from the list (or type their MRN).", code="no_patient"
+            )
+        return patient

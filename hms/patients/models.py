@@ -104,7 +104,7 @@ class Patient(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.full_name} ({self.mrn})"
+        return f"{self.full_name} ({self.mrn_display})"
 
     @property
     def full_name(self) -> str:
@@ -114,6 +114,12 @@ class Patient(TimeStampedModel):
     def mrn_display(self) -> str:
         """The MRN as printed on wristbands and letters: serial, dash, check digit."""
         return f"{self.mrn[:-1]}-{self.mrn[-1]}" if self.mrn else ""
+
+    @property
+    def address_display(self) -> str:
+        """One line of the parts given: no stray comma when only the city is known."""
+        town = " ".join(p for p in (self.city, self.postal_code) if p)
+        return ", ".join(p for p in (self.address_line, town, self.country) if p)
 
     def age_on(self, day: date) -> int:
         born = self.birth_date
@@ -162,6 +168,24 @@ class PatientNameToken(models.Model):
             models.UniqueConstraint(fields=["patient", "token"], name="patient_name_token_unique")
         ]
         indexes = [models.Index(fields=["token", "patient"], name="patient_name_token_idx")]
+
+    def __str__(self) -> str:
+        return self.token
+
+
+class PatientPhoneToken(models.Model):
+    """A key of a patient's phone number (see normalize.phone_tokens): all its digits, and each
+    ending of the national number, so a number typed in full, in national form or only its last
+    digits is found by a prefix range on a plain B-tree index."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="phone_tokens")
+    token = models.CharField(max_length=20)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "token"], name="patient_phone_token_unique")
+        ]
+        indexes = [models.Index(fields=["token", "patient"], name="patient_phone_token_idx")]
 
     def __str__(self) -> str:
         return self.token

@@ -2,6 +2,7 @@
 
 import difflib
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -12,12 +13,20 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hms.core.audit import audit_record, audit_record_patients
+from hms.core.audit_labels import PatientLabel
 from hms.core.chart import ChartSection, sections_for
 from hms.core.errors import NotAllowed, NotFound
+from hms.core.memo import once_per_request
 from hms.core.permissions import Perm, Role, user_has_perm
-from hms.patients.models import Patient, PatientNameToken, PatientNameWord
+from hms.patients.models import (
+    Patient,
+    PatientMerge,
+    PatientNameToken,
+    PatientNameWord,
+    PatientPhoneToken,
+)
 from hms.patients.mrn import luhn_digit, mrn_format, mrn_is_valid
-from hms.patients.normalize import digits, fold
+from hms.patients.normalize import digits, fold, phone_query_keys
 
 
 def patient_get_for_user(*, user, patient_id, action: str = "patient.view") -> Patient:
@@ -26,11 +35,37 @@ def patient_get_for_user(*, user, patient_id, action: str = "patient.view") -> P
     try:
         patient = Patient.objects.select_related("merged_into").get(pk=patient_id)
     except (Patient.DoesNotExist, ValueError, TypeError, ValidationError):
-        raise NotFound("No such patient.") from None
+        raise patient_access_refused(user=user, patient_id=patient_id, action=action) from None
     if not can_view_patient(user, patient):
-        raise NotFound("No such patient.")
+        raise patient_access_refused(user=user, patient_id=patient_id, action=action)
     audit_record(action=action, actor=user, obj=patient, patient=patient)
     return patient
+
+
+def patient_access_refused(*, user, patient_id, action: str) -> NotFound:
+    """A refused read of a patient's record leaves an audit row too (`<action>_denied`, naming
+    the id asked for, whether or not it exists): who probes for records is worth knowing.
+    Returns the NotFound for the caller to raise."""
+    ref = "" if patient_id is None else str(patient_id)[:64]
+    audit_record(
+        action=f"{action}_denied",
+        actor=user,
+        object_type="patients.patient",
+        object_id=ref,
+        patient=ref,
+    )
+    return NotFound("No such patient.")
+
+
+def patient_merges_recent(*, user, limit: int = 50) -> list[PatientMerge]:
+    """The latest merges, for the merge page: each names two patients, so each patient shown
+    leaves an audit row (one batch, three queries)."""
+    merges = list(
+        PatientMerge.objects.select_related("survivor", "duplicate", "actor", "undone_by")[:limit]
+    )
+    shown = [ref for m in merges for ref in (m.survivor_id, m.duplicate_id)]
+    audit_record_patients(action="patient.merge_list", actor=user, patients=shown)
+    return merges
 
 
 def can_view_patient(user, patient: Patient) -> bool:
@@ -45,10 +80,14 @@ def can_view_patient(user, patient: Patient) -> bool:
 
 
 def patient_of_user(user) -> Patient | None:
-    """The portal user's own patient record (None for staff or an unlinked account)."""
+    """The portal user's own patient record (None for staff or an unlinked account). Read once
+    per request: a portal page asks in its view, its selectors and its widgets."""
     if not user.is_authenticated or user.role != Role.PATIENT:
         return None
-    return Patient.objects.filter(user=user, merged_into__isnull=True).first()
+    return once_per_request(
+        ("patient_of_user", user.pk),
+        lambda: Patient.objects.filter(user=user, merged_into__isnull=True).first(),
+    )
 
 
 # --- Search -------------------------------------------------------------------------------
@@ -66,12 +105,12 @@ MAX_CANDIDATES = 2000  # MRN, phone and birth-date searches list at most this ma
 class ParsedQuery:
     words: list[str] = field(default_factory=list)
     mrns: list[str] = field(default_factory=list)
-    phone: str = ""
+    phones: list[str] = field(default_factory=list)  # phone_query_keys
     birth_date: date | None = None
 
     @property
     def is_empty(self) -> bool:
-        return not (self.words or self.mrns or self.phone or self.birth_date)
+        return not (self.words or self.mrns or self.phones or self.birth_date)
 
 
 @dataclass
@@ -112,6 +151,31 @@ def patient_by_mrn(text: str) -> Patient | None:
     return Patient.objects.current().filter(mrn__in=candidates).first()
 
 
+def patient_refs_for_mrn(text: str) -> list[str]:
+    """Ids (as the audit trail stores them) of the patients whose MRN is typed here, merged
+    records included: their history stays reachable by the MRN printed on old papers."""
+    candidates = _mrn_candidates(text or "")
+    if not candidates:
+        return []
+    return [
+        str(pk) for pk in Patient.objects.filter(mrn__in=candidates).values_list("pk", flat=True)
+    ]
+
+
+def patient_audit_labels(refs) -> dict[str, PatientLabel]:
+    """Name and MRN of each reference that is a patient id (others are ignored), one query."""
+    ids = set()
+    for ref in refs:
+        try:
+            ids.add(uuid.UUID(str(ref)))
+        except ValueError:
+            continue
+    rows = Patient.objects.filter(pk__in=ids).only(
+        "pk", "mrn", "given_name", "middle_names", "family_name"
+    )
+    return {str(p.pk): PatientLabel(p.full_name, p.mrn_display) for p in rows}
+
+
 def _mrn_candidates(text: str) -> list[str]:
     """What an MRN typed in any usual way can mean: '00001234-4', '000012344', '1234-4', '1234'."""
     text = text.strip()
@@ -146,9 +210,7 @@ def parse_query(text: str) -> ParsedQuery:
         parsed.mrns = _mrn_candidates(text)
         if _MRN_WITH_DASH.match(text):
             return parsed  # written the way MRNs are printed: not a phone number
-        number = digits(text)
-        if len(number) >= 4:
-            parsed.phone = number
+        parsed.phones = phone_query_keys(text)
         return parsed
     for part in text.split():
         day = parse_date(part)
@@ -246,6 +308,19 @@ def _name_match_ids(words: list[str], alternatives, offset: int, limit: int) -> 
     return ids
 
 
+def _phone_match_ids(keys: list[str]) -> list:
+    """Ids of patients with a phone key starting with one of `keys` (at most MAX_CANDIDATES),
+    fetched apart so that the patients are then read by primary key (an OR with a subquery
+    would scan the patient table)."""
+    if not keys:
+        return []
+    condition = Q()
+    for key in keys:
+        condition |= _prefix_range("token", key)
+    ids = PatientPhoneToken.objects.filter(condition).values_list("patient_id", flat=True)
+    return list(dict.fromkeys(ids[:MAX_CANDIDATES]))
+
+
 def edit_distance(a: str, b: str) -> int:
     """Optimal string alignment distance: insertions, deletions, substitutions and swaps of
     two neighbouring letters ('jhon' -> 'john') each count as one typo."""
@@ -299,7 +374,7 @@ def patient_search(
     start = (page - 1) * page_size
 
     def run(alternatives=None) -> list[Patient]:
-        if parsed.words and not (parsed.mrns or parsed.phone or parsed.birth_date):
+        if parsed.words and not (parsed.mrns or parsed.phones or parsed.birth_date):
             ids = _name_match_ids(parsed.words, alternatives, start, page_size + 1)
             rows = Patient.objects.current().in_bulk(ids)
             return [rows[pk] for pk in ids if pk in rows]
@@ -309,11 +384,8 @@ def patient_search(
                 return []  # something typed that can match nobody (a wrong check digit, "%")
             # The newest registrations first, straight from the MRN index.
             return list(rows.order_by("-mrn")[start : start + page_size + 1])
-        if parsed.mrns or parsed.phone:
-            number = Q(mrn__in=parsed.mrns) if parsed.mrns else Q(pk__in=[])
-            if parsed.phone:
-                number |= _prefix_range("search_phone", parsed.phone)
-            rows = rows.filter(number)
+        if parsed.mrns or parsed.phones:
+            rows = rows.filter(Q(mrn__in=parsed.mrns) | Q(pk__in=_phone_match_ids(parsed.phones)))
         if parsed.birth_date:
             rows = rows.filter(birth_date=parsed.birth_date)
         if parsed.words:

@@ -1,7 +1,11 @@
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from hms.core.api import ErrorDetailOut
+from hms.core.errors import DomainError
+from hms.core.phones import PhoneSerializerField
 from hms.patients.models import IdentifierSystem, Patient, PatientIdentifier
-from hms.patients.services import EDITABLE_FIELDS
+from hms.patients.services import EDITABLE_FIELDS, birth_date_check
 
 
 class IdentifierSerializer(serializers.ModelSerializer):
@@ -23,6 +27,9 @@ class PatientSerializer(serializers.ModelSerializer):
     identifiers = IdentifierSerializer(many=True, required=False)
     merged_into = serializers.CharField(read_only=True, source="merged_into_id", allow_null=True)
     has_photo = serializers.SerializerMethodField()
+    phone = PhoneSerializerField(required=False)
+    emergency_contact_phone = PhoneSerializerField(required=False)
+    next_of_kin_phone = PhoneSerializerField(required=False)
 
     class Meta:
         model = Patient
@@ -39,6 +46,13 @@ class PatientSerializer(serializers.ModelSerializer):
 
     def get_has_photo(self, patient) -> bool:
         return bool(patient.photo)
+
+    def validate_birth_date(self, born):
+        try:
+            birth_date_check(born)
+        except DomainError as exc:
+            raise serializers.ValidationError(exc.message) from None
+        return born
 
     def service_fields(self) -> dict:
         return {k: v for k, v in self.validated_data.items() if k in EDITABLE_FIELDS}
@@ -67,6 +81,17 @@ class DuplicateMatchSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField())
 
 
+class PossibleDuplicateDetail(ErrorDetailOut):
+    matches = DuplicateMatchSerializer(many=True)
+
+
+class PossibleDuplicateOut(serializers.Serializer):
+    """409 `possible_duplicate`: the error, with the similar records."""
+
+    error = PossibleDuplicateDetail()
+
+
+@extend_schema_serializer(many=False)  # one page object, though it answers the list action
 class PatientPageSerializer(serializers.Serializer):
     results = PatientSerializer(many=True)
     page = serializers.IntegerField()

@@ -13,18 +13,23 @@ from hms.core.audit import audit_record
 from hms.core.errors import Conflict, DomainError
 from hms.core.events import emit, subscribe
 from hms.core.permissions import Perm
+from hms.core.phones import phone_normalise
 from hms.patients.models import (
     Patient,
     PatientIdentifier,
     PatientMerge,
     PatientNameToken,
     PatientNameWord,
+    PatientPhoneToken,
 )
 from hms.patients.mrn import mrn_allocate
-from hms.patients.normalize import digits, fold
+from hms.patients.normalize import digits, fold, phone_tokens
 
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png"}
+# A few bytes of PNG can claim 20000 x 20000 pixels (a decompression bomb): refuse more pixels
+# than a camera takes, before anything decodes them.
+PHOTO_MAX_PIXELS = 50_000_000
 
 # Fields a caller may set through patient_create / patient_update.
 EDITABLE_FIELDS = frozenset(
@@ -36,6 +41,8 @@ EDITABLE_FIELDS = frozenset(
         "insurance_policy_number", "consent_data_sharing", "consent_sms", "consent_email",
     }
 )  # fmt: skip
+PHONE_FIELDS = ("phone", "emergency_contact_phone", "next_of_kin_phone")
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 _KEY_FIELDS = ("search_name", "search_family", "search_phone")
 
 IDENTIFIER_LABEL = "patients.patientidentifier"
@@ -79,6 +86,16 @@ def _index_name(patient: Patient) -> None:
     )
 
 
+def _index_phone(patient: Patient) -> None:
+    """Rewrite the keys the patient's phone number is found by."""
+    tokens = phone_tokens(patient.phone)
+    PatientPhoneToken.objects.filter(patient=patient).exclude(token__in=tokens).delete()
+    PatientPhoneToken.objects.bulk_create(
+        [PatientPhoneToken(patient=patient, token=token) for token in sorted(tokens)],
+        ignore_conflicts=True,
+    )
+
+
 def photo_check(photo: UploadedFile) -> None:
     """A photo is a real JPEG or PNG image of at most 2 MB (the content is checked, not the
     file name)."""
@@ -90,11 +107,19 @@ def photo_check(photo: UploadedFile) -> None:
         photo.seek(0)
         with Image.open(photo) as image:
             kind = image.format
+            width, height = image.size
             image.verify()
+    except Image.DecompressionBombError:
+        kind, width, height = None, PHOTO_MAX_PIXELS, PHOTO_MAX_PIXELS
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        kind = None
+        kind, width, height = None, 0, 0
     finally:
         photo.seek(0)
+    if width * height > PHOTO_MAX_PIXELS:
+        raise DomainError(
+            "The photo has too many pixels.",
+            fields={"photo": [f"At most {PHOTO_MAX_PIXELS // 1_000_000} megapixels."]},
+        )
     if kind not in PHOTO_FORMATS:
         raise DomainError(
             "The photo must be a JPEG or PNG image.", fields={"photo": ["JPEG or PNG only."]}
@@ -102,16 +127,35 @@ def photo_check(photo: UploadedFile) -> None:
     photo.name = f"photo.{PHOTO_FORMATS[kind]}"
 
 
-def _check_fields(fields: dict) -> None:
+def birth_date_check(born: date) -> None:
+    """A date of birth lies between 1 January 1900 and today."""
+    if born > timezone.localdate():
+        problem = "The date of birth cannot be in the future."
+    elif born < EARLIEST_BIRTH_DATE:
+        problem = "The date of birth cannot be before 1900."
+    else:
+        return
+    raise DomainError(problem, code="invalid_birth_date", fields={"birth_date": [problem]})
+
+
+def _checked(fields: dict) -> dict:
+    """The fields, checked, with phone numbers in E.164 (one that does not parse is refused)."""
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise DomainError(f"Unknown patient fields: {', '.join(sorted(unknown))}.")
     born = fields.get("birth_date")
-    if isinstance(born, date) and born > timezone.localdate():
-        raise DomainError(
-            "The date of birth is in the future.",
-            fields={"birth_date": ["The date of birth cannot be in the future."]},
-        )
+    if isinstance(born, date):
+        birth_date_check(born)
+    checked = dict(fields)
+    for name in PHONE_FIELDS:
+        if name in fields:
+            try:
+                checked[name] = phone_normalise(fields[name])
+            except ValueError as exc:
+                raise DomainError(
+                    str(exc), code="invalid_phone", fields={name: [str(exc)]}
+                ) from None
+    return checked
 
 
 def _add_identifiers(patient: Patient, identifiers: Iterable[dict]) -> list[PatientIdentifier]:
@@ -156,7 +200,7 @@ def patient_create(
     duplicates first (`selectors.patient_find_possible_duplicates`). No actor: the system (a
     portal sign-up, a seeder, an import) under `as_system()`."""
     require(actor, Perm.PATIENT_REGISTER)
-    _check_fields(fields)
+    fields = _checked(fields)
     if photo is not None:
         photo_check(photo)
     with transaction.atomic():
@@ -167,6 +211,7 @@ def patient_create(
             patient.photo.save(photo.name, photo, save=False)
         _save_checked(patient)
         _index_name(patient)
+        _index_phone(patient)
         added = _add_identifiers(patient, identifiers)
         audit_record(
             action="patient.create",
@@ -190,7 +235,7 @@ def patient_update(
     """Change a patient's details; the MRN never changes. A merged record is read-only. The
     audit row names the changed fields."""
     require(actor, Perm.PATIENT_REGISTER)
-    _check_fields(fields)
+    fields = _checked(fields)
     if photo is not None:
         photo_check(photo)
     with transaction.atomic():
@@ -212,6 +257,8 @@ def patient_update(
         _save_checked(locked)
         if {"given_name", "middle_names", "family_name"} & set(changed):
             _index_name(locked)
+        if "phone" in changed:
+            _index_phone(locked)
         added = _add_identifiers(locked, identifiers)
         if added:
             changed.append("identifiers")

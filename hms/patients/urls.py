@@ -7,6 +7,7 @@ app_name = "patients"
 urlpatterns = [
     path("", views.patient_list, name="list"),
     path("new/", views.patient_register, name="register"),
+    path("pick/", views.patient_pick, name="pick"),
     path("merge/", views.patient_merge, name="merge"),
     path("merges/<uuid:merge_id>/undo/", views.patient_unmerge, name="unmerge"),
     path("me/", views.my_record, name="my-record"),

@@ -44,6 +44,21 @@ def patient_list(request):
     return render(request, "patients/patient_list.html", context)
 
 
+PICKER_SIZE = 8
+
+
+@require_perm(Perm.PATIENT_VIEW_DEMOGRAPHICS)
+def patient_pick(request):
+    """The patient picker's list (htmx): patients matching what was typed in a booking form's
+    patient box (named `mrn`). Uses the registry's search, so each patient listed is audited."""
+    query = request.GET.get("mrn", "").strip()[:120]
+    patients = []
+    if len(query) >= 2:
+        page = selectors.patient_search(user=request.user, query=query, page_size=PICKER_SIZE)
+        patients = page.patients
+    return render(request, "patients/_picker.html", {"patients": patients, "query": query})
+
+
 @require_perm(Perm.PATIENT_REGISTER)
 def patient_register(request):
     form = PatientForm(*_posted(request))
@@ -242,7 +257,7 @@ def patient_merge(request):
                         f"{duplicate.mrn_display} is merged into {survivor.mrn_display}.",
                     )
                     return redirect("patients:chart", patient_id=merge.survivor_id)
-    merges = PatientMerge.objects.select_related("survivor", "duplicate", "actor", "undone_by")[:50]
+    merges = selectors.patient_merges_recent(user=request.user)
     return render(request, "patients/merge.html", {"form": form, "pair": pair, "merges": merges})
 
 

@@ -7,6 +7,7 @@ need their role's permission, a patient reaches only their own record (others ge
 
 from datetime import datetime, timedelta
 
+from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -14,11 +15,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hms.accounts.api_auth import HasRolePermission
 from hms.accounts.models import User
+from hms.core.api import WallClockTimeField
+from hms.core.dates import OUT_OF_RANGE, date_in_range
 from hms.core.errors import DomainError, NotFound
 from hms.core.models import Department
 from hms.core.permissions import Perm, Role, user_has_perm
@@ -53,6 +57,8 @@ def parse_moment(value: str | None, field: str, *, default: datetime | None = No
         if day is None:
             raise ValidationError({field: "Give an ISO date or date-time."})
         moment = datetime.combine(day, datetime.min.time())
+    if not date_in_range(moment):
+        raise ValidationError({field: OUT_OF_RANGE})
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return moment
@@ -68,6 +74,16 @@ def _int_or_none(value, field: str) -> int | None:
     if not 0 < number <= MAX_ID:  # the database cannot even compare a bigger number
         raise ValidationError({field: "Must be an id."})
     return number
+
+
+def _service_from(value) -> Service | None:
+    """The service named by an id in a query or body (None when not given)."""
+    if value in (None, ""):
+        return None
+    service = Service.objects.filter(pk=_int_or_none(value, "service")).first()
+    if service is None:
+        raise ValidationError({"service": "No such service."})
+    return service
 
 
 class DepartmentOut(serializers.Serializer):
@@ -175,6 +191,12 @@ class SlotListView(APIView):
             OpenApiParameter("department", OpenApiTypes.STR),
             OpenApiParameter("start", OpenApiTypes.DATETIME, description="Default: now"),
             OpenApiParameter("end", OpenApiTypes.DATETIME, description="Default: start + 7 days"),
+            OpenApiParameter(
+                "service",
+                OpenApiTypes.STR,
+                description="Only starts with room for this service's length (the slot's end "
+                "is then the service's end, rounded up to whole slots)",
+            ),
         ],
         responses=SlotOut(many=True),
     )
@@ -187,6 +209,7 @@ class SlotListView(APIView):
         if end - start > MAX_SLOT_RANGE:
             raise ValidationError({"end": "Ask for at most 31 days at a time."})
         practitioner = _int_or_none(params.get("practitioner"), "practitioner")
+        service = _service_from(params.get("service"))
         patient = patient_of_user(request.user)
         slots = free_slots(
             start=start,
@@ -195,11 +218,17 @@ class SlotListView(APIView):
             department_id=_int_or_none(params.get("department"), "department"),
             for_patient=patient,
             online_only=request.user.role == Role.PATIENT,
+            minutes=service.duration_minutes if service else None,
         )
         return Response(SlotOut(slots, many=True).data)
 
 
 class WorkingHoursIO(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.TimeField: WallClockTimeField,
+    }
+
     class Meta:
         model = WorkingHours
         fields = [
@@ -211,6 +240,9 @@ class WorkingHoursIO(serializers.ModelSerializer):
             "break_end",
             "location",
         ]
+        # Optional (the model's default applies); a check in validate() once read it as
+        # required and failed with a KeyError (a 500) when it was left out.
+        extra_kwargs = {"slot_minutes": {"min_value": 5}}
 
     def validate(self, attrs):
         if attrs["end_time"] <= attrs["start_time"]:
@@ -219,8 +251,6 @@ class WorkingHoursIO(serializers.ModelSerializer):
             raise ValidationError({"break_end": "Give both ends of the break, or neither."})
         if attrs.get("break_start") and attrs["break_end"] <= attrs["break_start"]:
             raise ValidationError({"break_end": "Must be after the break's start."})
-        if attrs["slot_minutes"] < 5:
-            raise ValidationError({"slot_minutes": "At least 5 minutes."})
         return attrs
 
 
@@ -360,6 +390,7 @@ class AppointmentViewSet(viewsets.ViewSet):
     """Appointments (FHIR Appointment). POST books (409 `slot_taken` when the time is gone)."""
 
     queryset = Appointment.objects.none()  # for the schema's path types only
+    pagination_class = PageNumberPagination  # the list is paged (and so documented)
     permission_classes = [HasRolePermission]
     required_perms = {
         "list": "signed_in",
@@ -408,17 +439,11 @@ class AppointmentViewSet(viewsets.ViewSet):
             end=end,
             status=params.get("status") or None,
         )
-        paginator = self.paginator_class()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         if not patient:
             selectors.appointments_audit_shown(user=request.user, appointments=page)
         return paginator.get_paginated_response(AppointmentOut(page, many=True).data)
-
-    @property
-    def paginator_class(self):
-        from rest_framework.pagination import PageNumberPagination
-
-        return PageNumberPagination
 
     @extend_schema(responses=AppointmentOut)
     def retrieve(self, request, pk=None):
@@ -448,11 +473,7 @@ class AppointmentViewSet(viewsets.ViewSet):
         ).first()
         if practitioner is None:
             raise ValidationError({"practitioner": "No such practitioner."})
-        service = None
-        if data.get("service"):
-            service = Service.objects.filter(pk=_int_or_none(data["service"], "service")).first()
-            if service is None:
-                raise ValidationError({"service": "No such service."})
+        service = _service_from(data.get("service"))
         appointment = services.appointment_book(
             actor=user,
             patient=patient,

@@ -2,14 +2,25 @@
 
 from datetime import datetime, time, timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from hms.core.audit import audit_record
 from hms.core.dashboard import DashboardWidget, register_widget
+from hms.core.models import Department
+from hms.core.navigation import register_count
 from hms.core.permissions import Perm
 from hms.patients.selectors import patient_of_user
-from hms.scheduling.models import RELEASED_STATUSES, Appointment, AppointmentStatus
+from hms.scheduling.models import (
+    RELEASED_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Schedule,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+
+ARRIVED = (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_CONSULTATION)
 
 
 def _today() -> tuple[datetime, datetime]:
@@ -19,38 +30,44 @@ def _today() -> tuple[datetime, datetime]:
 
 
 def _day_for(*, user) -> dict:
-    """Today's appointments by status: the practitioner's own, or the whole hospital's."""
+    """Today's appointments by status: the practitioner's own, or the whole hospital's. One
+    query counts both sides, so the widget costs the same whoever looks."""
     start, end = _today()
-    today = Appointment.objects.filter(start__gte=start, start__lt=end)
-    own = today.filter(practitioner=user)
-    mine = own.exists()
-    appointments = own if mine else today
-    counts = dict(appointments.values_list("status").annotate(n=Count("pk")))
-    upcoming = (
-        appointments.filter(status=AppointmentStatus.BOOKED, start__gte=timezone.now())
-        .order_by("start")
-        .values_list("start", flat=True)
-        .first()
-    )
+    upcoming = Q(status=AppointmentStatus.BOOKED, start__gte=timezone.now())
+    figures = {}
+    for scope, where in (("own", Q(practitioner=user)), ("all", None)):
+        for status in AppointmentStatus:
+            by_status = Q(status=status) if where is None else where & Q(status=status)
+            figures[f"{scope}_{status}"] = Count("pk", filter=by_status)
+        figures[f"{scope}_next"] = Min(
+            "start", filter=upcoming if where is None else where & upcoming
+        )
+    day = Appointment.objects.filter(start__gte=start, start__lt=end).aggregate(**figures)
+    mine = any(day[f"own_{status}"] for status in AppointmentStatus)
+    scope = "own" if mine else "all"
+    counts = {status: day[f"{scope}_{status}"] for status in AppointmentStatus}
     return {
         "mine": mine,
-        "rows": [(s.label, counts.get(s.value, 0)) for s in AppointmentStatus],
+        "rows": [(status.label, counts[status]) for status in AppointmentStatus],
         "total": sum(n for status, n in counts.items() if status not in RELEASED_STATUSES),
-        "next_start": upcoming,
+        "next_start": day[f"{scope}_next"],
     }
 
 
 def _next_visit(*, user) -> dict:
-    patient = patient_of_user(user)
-    if patient is None:
-        return {"appointment": None}
+    """The portal user's next appointment, read with their patient record in one query."""
     appointment = (
-        Appointment.objects.filter(patient=patient, start__gte=timezone.now())
+        Appointment.objects.filter(
+            patient__user=user, patient__merged_into__isnull=True, start__gte=timezone.now()
+        )
         .exclude(status__in=RELEASED_STATUSES)
         .select_related("practitioner", "department")
+        # What the card shows: fewer columns make a cheaper query on every portal sign-in.
+        .only("start", "patient_id", "practitioner__given_name", "practitioner__family_name",
+              "department__name")
         .order_by("start")
         .first()
-    )
+    )  # fmt: skip
     if appointment is not None:
         audit_record(
             action="appointment.view", actor=user, obj=appointment, patient=appointment.patient_id
@@ -78,3 +95,80 @@ register_widget(
         load=_next_visit,
     )
 )
+
+
+def _queues(*, user) -> dict:
+    """Who has arrived today, per department: the user's own department (a doctor's) first."""
+    start, end = _today()
+    arrived = dict(
+        Appointment.objects.filter(start__gte=start, start__lt=end, status__in=ARRIVED)
+        .values_list("department")
+        .annotate(n=Count("pk"))
+    )
+    own = Schedule.objects.filter(practitioner=user).values_list("department_id", flat=True)
+    own_id = own.first()
+    departments = sorted(
+        Department.objects.filter(is_active=True),
+        key=lambda d: (d.pk != own_id, -arrived.get(d.pk, 0), d.name),
+    )
+    return {
+        "queues": [(d, arrived.get(d.pk, 0), d.pk == own_id) for d in departments],
+        "total": sum(arrived.values()),
+    }
+
+
+register_widget(
+    DashboardWidget(
+        key="queues",
+        title="Queues",
+        order=15,
+        perm=Perm.APPOINTMENT_VIEW,
+        template="scheduling/widgets/queues.html",
+        load=_queues,
+    )
+)
+
+
+def _count_today(*, user) -> str:
+    start, end = _today()
+    n = (
+        Appointment.objects.filter(start__gte=start, start__lt=end)
+        .exclude(status__in=RELEASED_STATUSES)
+        .count()
+    )
+    return f"{n} today"
+
+
+def _count_waiting(*, user) -> str:
+    start, end = _today()
+    n = Appointment.objects.filter(start__gte=start, start__lt=end, status__in=ARRIVED).count()
+    return f"{n} arrived"
+
+
+def _count_waitlist(*, user) -> str:
+    statuses = [WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+    return f"{WaitlistEntry.objects.filter(status__in=statuses).count()} waiting"
+
+
+def _count_schedules(*, user) -> str:
+    return f"{Schedule.objects.filter(is_active=True).count()} active"
+
+
+def _count_own_upcoming(*, user) -> str:
+    patient = patient_of_user(user)
+    if patient is None:
+        return ""
+    upcoming = Appointment.objects.filter(patient=patient, start__gte=timezone.now()).exclude(
+        status__in=RELEASED_STATUSES
+    )
+    return f"{upcoming.count()} upcoming"
+
+
+for _url_name, _count in (
+    ("scheduling:calendar", _count_today),
+    ("scheduling:queue-home", _count_waiting),
+    ("scheduling:waitlist", _count_waitlist),
+    ("scheduling:schedule-list", _count_schedules),
+    ("scheduling:portal-appointments", _count_own_upcoming),
+):
+    register_count(_url_name, _count)

@@ -1,6 +1,8 @@
 """Demo schedules and appointments: working hours for every demo doctor, a few services per
 department, and appointments for demo patients (past ones completed, upcoming ones booked).
-Idempotent: schedules are created once; appointments only when there are none yet."""
+Idempotent: schedules are created once; appointments only when there are none yet.
+`refresh` gives today a clinic (walk-ins waiting in the queue, the rest of the day booked)
+whenever today has none, so the "today" pages never start empty."""
 
 from datetime import time, timedelta
 
@@ -14,8 +16,15 @@ from hms.core.models import Department
 from hms.core.permissions import Role
 from hms.patients.models import Patient
 from hms.scheduling import services
-from hms.scheduling.models import Appointment, AppointmentStatus, Schedule, Service, WorkingHours
-from hms.scheduling.slots import free_slots
+from hms.scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    BookingKind,
+    Schedule,
+    Service,
+    WorkingHours,
+)
+from hms.scheduling.slots import free_slots, local_zone
 
 SERVICES = [("First consultation", 30, "CONS-NEW"), ("Follow-up", 15, "CONS-FU")]
 
@@ -113,4 +122,50 @@ def _seed_appointments(ctx: DemoContext) -> None:
                     reason="Routine visit",
                 )
         except IntegrityError:
+            continue
+
+
+TODAY_WALK_INS = 3  # arrived and waiting in the demo doctor's department
+TODAY_BOOKED = 8  # the rest of today, across the doctors
+
+
+def refresh(ctx: DemoContext) -> None:
+    """Today's clinic, once a day: walk-ins checked in now (so the queue has patients, each
+    with the encounter their check-in opens) and bookings in today's remaining free slots."""
+    receptionist = User.objects.filter(role=Role.RECEPTIONIST).first()
+    doctor = User.objects.filter(email="doctor@demo.hms", schedule__isnull=False).first()
+    if receptionist is None or doctor is None:
+        return
+    now = timezone.now()
+    today = timezone.localdate()
+    if Appointment.objects.filter(kind=BookingKind.WALK_IN, start__date=today).exists():
+        return
+    busy_today = Appointment.objects.filter(start__date=today).values_list("patient_id")
+    patients = list(
+        Patient.objects.filter(merged_into__isnull=True, user__isnull=True)
+        .exclude(pk__in=busy_today)
+        .order_by("mrn")[: TODAY_WALK_INS + TODAY_BOOKED]
+    )
+    for patient in patients[:TODAY_WALK_INS]:
+        try:
+            services.appointment_book(
+                actor=receptionist, patient=patient, practitioner=doctor, start=now,
+                reason=ctx.rng.choice(["Chest pain", "Fever", "Fall at home", "Dizziness"]),
+                kind=BookingKind.WALK_IN,
+            )  # fmt: skip
+        except DomainError:
+            continue
+    end_of_day = timezone.datetime.combine(today + timedelta(days=1), time(0), local_zone())
+    slots = free_slots(start=now + timedelta(minutes=30), end=end_of_day)
+    own = [s for s in slots if s.practitioner_id == doctor.pk][::2][: TODAY_BOOKED // 2]
+    others = [s for s in slots if s.practitioner_id != doctor.pk]
+    chosen = own + ctx.rng.sample(others, min(len(others), TODAY_BOOKED - len(own)))
+    for patient, slot in zip(patients[TODAY_WALK_INS:], chosen, strict=False):
+        try:
+            services.appointment_book(
+                actor=receptionist, patient=patient, start=slot.start,
+                practitioner=User.objects.get(pk=slot.practitioner_id),
+                reason=ctx.rng.choice(["Check-up", "Follow-up", "Cough", "Back pain", "Rash"]),
+            )  # fmt: skip
+        except DomainError:
             continue

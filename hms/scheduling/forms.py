@@ -2,12 +2,13 @@ from django import forms
 
 from hms.accounts.models import User
 from hms.core.models import Department
-from hms.core.permissions import Role
+from hms.core.permissions import Perm, Role, user_has_perm
+from hms.patients.forms import PatientField
 from hms.scheduling.models import BookingKind, ExceptionKind, Service, Weekday
 
 
 class StaffBookForm(forms.Form):
-    mrn = forms.CharField(label="Patient MRN", max_length=12)
+    mrn = PatientField()  # cleans to the Patient
     service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False)
     reason = forms.CharField(label="Reason for visit", max_length=300, required=False)
 
@@ -18,15 +19,50 @@ class StaffBookForm(forms.Form):
         )
 
 
+OVERBOOK_KINDS = [
+    (BookingKind.WALK_IN, "Walk-in (arrived now)", Perm.APPOINTMENT_WALK_IN),
+    (BookingKind.URGENT, "Urgent", Perm.APPOINTMENT_OVERBOOK),
+]
+
+
 class OverbookForm(StaffBookForm):
-    kind = forms.ChoiceField(
-        choices=[(BookingKind.WALK_IN, "Walk-in (arrived now)"), (BookingKind.URGENT, "Urgent")]
-    )
+    kind = forms.ChoiceField(choices=[])
     start = forms.DateTimeField(
         label="Time (leave empty for now)",
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
+
+    def __init__(self, *args, user, **kwargs):
+        """Offers only the kinds the user's role may book (reception: walk-ins)."""
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [
+            (kind, label) for kind, label, perm in OVERBOOK_KINDS if user_has_perm(user, perm)
+        ]
+
+
+class PortalBookForm(forms.Form):
+    """The portal's booking: what the visit is for (the service), then a summary to confirm."""
+
+    service = forms.ModelChoiceField(
+        label="What is the visit for?",
+        queryset=Service.objects.none(),
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        empty_label=None,
+        error_messages={"required": "Choose what the visit is for."},
+    )
+    reason = forms.CharField(
+        label="Anything the doctor should know (optional)", max_length=300, required=False
+    )
+
+    def __init__(self, *args, department_id, **kwargs):
+        """A department that lists no services books a plain visit: no service to choose."""
+        super().__init__(*args, **kwargs)
+        offered = Service.objects.filter(is_active=True, department_id=department_id)
+        if offered.exists():
+            self.fields["service"].queryset = offered.order_by("duration_minutes", "name")
+        else:
+            del self.fields["service"]
 
 
 class CancelForm(forms.Form):
@@ -93,7 +129,7 @@ class ExceptionForm(forms.Form):
 
 
 class StaffWaitlistForm(forms.Form):
-    mrn = forms.CharField(label="Patient MRN", max_length=12)
+    mrn = PatientField()  # cleans to the Patient
     department = forms.ModelChoiceField(queryset=Department.objects.filter(is_active=True))
     practitioner = forms.ModelChoiceField(
         queryset=User.objects.filter(role=Role.DOCTOR, is_active=True, schedule__isnull=False),

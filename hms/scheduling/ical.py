@@ -71,19 +71,19 @@ def calendar(events: Iterable[dict], *, name: str) -> str:
 
 
 def appointment_event(appointment, *, for_practitioner: bool) -> dict:
-    """One appointment as an event. The practitioner's feed names the patient by MRN only, so a
-    leaked feed address shows as little as possible."""
-    if for_practitioner:
-        summary = f"Patient {appointment.patient.mrn}"
-        if appointment.overbooked:
-            summary += f" ({appointment.get_kind_display()})"
-    else:
-        summary = f"Appointment with {appointment.practitioner.full_name}"
-    return {
+    """One appointment as an event. The practitioner's feed (its address is its only key) shows
+    no more than the booking's times and the patient's MRN: no name, no reason for the visit, so
+    a leaked feed address shows as little as possible. The patient's own event says more."""
+    event = {
         "uid": f"appointment-{appointment.pk}@hms",
         "start": appointment.start,
         "end": appointment.end,
-        "summary": summary,
+    }
+    if for_practitioner:
+        return {**event, "summary": f"Patient {appointment.patient.mrn}"}
+    return {
+        **event,
+        "summary": f"Appointment with {appointment.practitioner.full_name}",
         "description": f"{appointment.department.name}. {appointment.reason}".strip(),
         "location": appointment.location,
         "status": "CANCELLED" if appointment.status == "cancelled" else "CONFIRMED",

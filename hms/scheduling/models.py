@@ -319,26 +319,6 @@ class WaitlistEntry(TimeStampedModel):
         return f"{self.patient_id} waiting ({self.status})"
 
 
-class Notification(models.Model):
-    """An in-app message to a user (a later workflow module may take this over)."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scheduling_notices"
-    )
-    title = models.CharField(max_length=200)
-    body = models.TextField(blank=True)
-    url = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "read_at"])]
-
-    def __str__(self) -> str:
-        return self.title
-
-
 class ReminderKind(models.TextChoices):
     BEFORE_VISIT = "before_visit", "Before the visit"
 

@@ -136,7 +136,9 @@ def schedule_by_calendar_token(token: str) -> Schedule | None:
 def calendar_feed_appointments(*, schedule: Schedule, limit: int = 2000) -> list[Appointment]:
     """The practitioner's appointments from 30 days ago on, for their calendar feed. The feed
     names patients by MRN, so each fetch is audited (one row per fetch, naming the schedule
-    and how many appointments went out: a calendar client polls every few minutes)."""
+    and how many appointments went out: a calendar client polls every few minutes). Whoever
+    holds the address fetches it, signed in or not: the row names the feed token as the way in,
+    never the practitioner as the actor."""
     since = timezone.now() - timedelta(days=30)
     appointments = list(
         Appointment.objects.filter(practitioner_id=schedule.practitioner_id, start__gte=since)
@@ -146,22 +148,26 @@ def calendar_feed_appointments(*, schedule: Schedule, limit: int = 2000) -> list
     )
     audit_record(
         action="appointment.calendar_feed_view",
-        actor=schedule.practitioner,
         obj=schedule,
-        details={"appointments": len(appointments)},
+        details={
+            "via": "calendar feed token",
+            "practitioner": schedule.practitioner_id,
+            "appointments": len(appointments),
+        },
     )
     return appointments
 
 
 def department_queue(*, user, department_id) -> list[Appointment]:
-    """Today's patients of a department who have arrived: waiting (in check-in order), then those
-    in consultation. One query plus one audit row."""
+    """Today's patients of a department who have arrived: checked in and waiting (in check-in
+    order), then those in consultation. "Today" is the appointment's day or the check-in's (a
+    late-evening check-in for just after midnight). One query plus one audit row."""
     today = timezone.localdate()
     qs = (
         _appointments()
+        .filter(Q(start__date=today) | Q(checked_in_at__date=today))
         .filter(
             department_id=department_id,
-            start__date=today,
             status__in=[AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_CONSULTATION],
         )
         .order_by("status", "checked_in_at", "start")

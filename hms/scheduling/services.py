@@ -9,7 +9,8 @@ patient's appointments (and, in clinical, encounters). A merge takes the same or
 and a booking, check-in or cancellation of the same patient wait for each other, never deadlock.
 """
 
-from datetime import datetime, timedelta
+from collections import defaultdict
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -24,6 +25,7 @@ from hms.core.errors import Conflict, DomainError, NotFound
 from hms.core.events import emit
 from hms.core.mail import email_after_commit
 from hms.core.models import Department
+from hms.core.notifications import notify
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.models import Patient, PatientMerge
 from hms.scheduling import slots as slot_engine
@@ -33,7 +35,6 @@ from hms.scheduling.models import (
     AppointmentStatus,
     BookingChannel,
     BookingKind,
-    Notification,
     Reminder,
     ReminderKind,
     ReminderOptOut,
@@ -73,21 +74,6 @@ def _check_may_act_for(actor: User, record: Patient | Appointment | WaitlistEntr
     patient = record if isinstance(record, Patient) else record.patient
     if not user_has_perm(actor, Perm.PORTAL_USE) or patient.user_id != actor.pk:
         raise NotFound("No such patient.")
-
-
-def notify(*, user, title: str, body: str = "", url: str = "", email: str = "") -> Notification:
-    """An in-app notification, and an email after commit when an address is given."""
-    notice = Notification.objects.create(user=user, title=title, body=body, url=url)
-    if email:
-        email_after_commit(subject=title, body=body, to=email)
-    return notice
-
-
-def notification_mark_read(*, user, notification_id: int) -> None:
-    """A user marks one of their own notifications read."""
-    Notification.objects.filter(pk=notification_id, user=user, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
 
 
 # --- Services and schedules ------------------------------------------------------------------
@@ -140,22 +126,53 @@ def schedule_rotate_calendar_token(*, actor: User, schedule: Schedule) -> Schedu
     return schedule
 
 
-def _flag_outside_hours(schedule: Schedule) -> list[Appointment]:
+def _flag_outside_hours(
+    schedules: list[Schedule], *, start: datetime | None = None, end: datetime | None = None
+) -> list[Appointment]:
     """Mark (and return) future booked appointments no longer inside working time, so a schedule
-    edit never drops them silently: they are listed for rebooking."""
-    flagged = []
+    edit never drops them silently: they are listed for rebooking; those inside again lose the
+    mark. With `start`/`end` (an exception's time) only appointments then are looked at.
+
+    Loads the appointments, hours and exceptions once and updates in bulk: a fixed number of
+    queries however many schedules (a hospital holiday) and appointments are involved."""
+    by_practitioner = {schedule.practitioner_id: schedule for schedule in schedules}
     upcoming = Appointment.objects.filter(
-        practitioner_id=schedule.practitioner_id,
+        practitioner_id__in=by_practitioner,
         start__gte=timezone.now(),
         status=S.BOOKED,
         overbooked=False,
     )
+    if start is not None and end is not None:
+        upcoming = upcoming.filter(start__lt=end, end__gt=start)
+    upcoming = list(upcoming.order_by("start"))
+    if not upcoming:
+        return []
+    first, last = upcoming[0].start - timedelta(days=1), max(a.end for a in upcoming)
+    hours = defaultdict(list)
+    for session in WorkingHours.objects.filter(schedule__in=schedules):
+        hours[session.schedule_id].append(session)
+    exceptions = list(
+        ScheduleException.objects.filter(
+            Q(schedule__in=schedules) | Q(schedule__isnull=True), start__lt=last, end__gt=first
+        )
+    )
+    working = {
+        schedule.pk: slot_engine.working_slots(
+            schedule, hours[schedule.pk], exceptions, first, last
+        )
+        for schedule in schedules
+    }
+    flagged, changed = [], {True: [], False: []}
     for appointment in upcoming:
-        outside = not slot_engine.pattern_covers(schedule, appointment.start, appointment.end)
+        schedule = by_practitioner[appointment.practitioner_id]
+        outside = not slot_engine.covers(working[schedule.pk], appointment.start, appointment.end)
         if outside != appointment.needs_rebooking:
-            Appointment.objects.filter(pk=appointment.pk).update(needs_rebooking=outside)
+            changed[outside].append(appointment.pk)
         if outside:
             flagged.append(appointment)
+    for outside, ids in changed.items():
+        if ids:
+            Appointment.objects.filter(pk__in=ids).update(needs_rebooking=outside)
     return flagged
 
 
@@ -169,7 +186,7 @@ def working_hours_set(
         Schedule.objects.select_for_update().get(pk=schedule.pk)
         schedule.hours.all().delete()
         WorkingHours.objects.bulk_create([WorkingHours(schedule=schedule, **s) for s in sessions])
-        flagged = _flag_outside_hours(schedule)
+        flagged = _flag_outside_hours([schedule])
         audit_record(
             action="scheduling.working_hours_set",
             actor=actor,
@@ -184,7 +201,7 @@ def working_hours_add(*, actor: User, schedule: Schedule, **fields) -> tuple[Wor
     require(actor, Perm.SCHEDULE_MANAGE)
     with transaction.atomic():
         session = WorkingHours.objects.create(schedule=schedule, **fields)
-        flagged = _flag_outside_hours(schedule)
+        flagged = _flag_outside_hours([schedule])
         audit_record(action="scheduling.working_hours_add", actor=actor, obj=session)
     return session, flagged
 
@@ -196,7 +213,7 @@ def working_hours_remove(*, actor: User, session: WorkingHours) -> list[Appointm
     with transaction.atomic():
         audit_record(action="scheduling.working_hours_remove", actor=actor, obj=session)
         session.delete()
-        flagged = _flag_outside_hours(schedule)
+        flagged = _flag_outside_hours([schedule])
     return flagged
 
 
@@ -226,7 +243,7 @@ def schedule_exception_add(
             slot_minutes=slot_minutes,
             location=location,
         )
-        flagged = _flag_after_exception_change(schedule)
+        flagged = _flag_after_exception_change(exception)
         audit_record(action="scheduling.exception_add", actor=actor, obj=exception)
     return exception, flagged
 
@@ -234,18 +251,19 @@ def schedule_exception_add(
 def schedule_exception_remove(*, actor: User, exception: ScheduleException) -> list[Appointment]:
     """Remove an exception; an extra session's appointments are flagged if now outside."""
     require(actor, Perm.SCHEDULE_MANAGE)
-    schedule = exception.schedule
     with transaction.atomic():
         audit_record(action="scheduling.exception_remove", actor=actor, obj=exception)
         exception.delete()
-        flagged = _flag_after_exception_change(schedule)
+        flagged = _flag_after_exception_change(exception)
     return flagged
 
 
-def _flag_after_exception_change(schedule: Schedule | None) -> list[Appointment]:
-    """An exception touches one schedule, or every active one (a hospital holiday)."""
+def _flag_after_exception_change(exception: ScheduleException) -> list[Appointment]:
+    """An exception touches one schedule, or every active one (a hospital holiday); only the
+    appointments in its time can change."""
+    schedule = exception.schedule
     targets = [schedule] if schedule else list(Schedule.objects.filter(is_active=True))
-    return [a for s in targets for a in _flag_outside_hours(s)]
+    return _flag_outside_hours(targets, start=exception.start, end=exception.end)
 
 
 # --- Booking ---------------------------------------------------------------------------------
@@ -277,11 +295,13 @@ def appointment_book(
     kind: str = BookingKind.REGULAR,
     channel: str = BookingChannel.STAFF,
 ) -> Appointment:
-    """Book the patient into the practitioner's free slot starting at `start`.
+    """Book the patient into the practitioner's free slot starting at `start`; the appointment
+    lasts the service's duration, rounded up to whole slots, and every slot of it must be free.
 
     Exactly one of two bookings of the same or overlapping time wins: the database refuses the
     other (Conflict `slot_taken`; `patient_busy` when the patient is already booked then).
-    Walk-ins and urgent bookings need the overbook permission, may overlap, and are marked."""
+    Walk-ins (reception and clinicians) and urgent bookings (clinicians) may overlap booked
+    slots and are marked."""
     _check_may_act_for(actor, patient)
     _check_within_window(start)
     if patient.merged_into_id is not None or not patient.is_active:
@@ -291,11 +311,14 @@ def appointment_book(
         raise NotFound("This practitioner takes no appointments.", code="no_schedule")
     overbook = kind != BookingKind.REGULAR
     if overbook:
+        walk_in = kind == BookingKind.WALK_IN
         require(
             actor,
-            Perm.APPOINTMENT_OVERBOOK,
-            "Walk-ins and urgent bookings need the overbook permission.",
+            Perm.APPOINTMENT_WALK_IN if walk_in else Perm.APPOINTMENT_OVERBOOK,
+            f"Your role may not book {BookingKind(kind).label.lower()} visits.",
         )
+        if kind == BookingKind.WALK_IN:  # checked in at once: the patient is here today
+            _check_within_check_in_window(start)
         minutes = service.duration_minutes if service else 15
         end, location = start + timedelta(minutes=minutes), ""
     else:
@@ -306,6 +329,7 @@ def appointment_book(
             start=start,
             for_patient=patient,
             online_only=_is_patient_actor(actor),
+            minutes=service.duration_minutes if service else None,
         )
         if slot is None:
             raise Conflict(
@@ -365,8 +389,9 @@ def appointment_book(
 def appointment_reschedule(
     *, actor: User, appointment: Appointment, start: datetime
 ) -> Appointment:
-    """Move a booked appointment to another free slot of the same practitioner. The old time is
-    offered to the waitlist. Refused like a booking when the new time is taken."""
+    """Move a booked appointment to another free run of slots of the same practitioner, as long
+    as its service. The old time is offered to the waitlist. Refused like a booking when the
+    new time is taken."""
     _check_may_act_for(actor, appointment)
     _check_within_window(start)
     if appointment.status != S.BOOKED:
@@ -378,6 +403,7 @@ def appointment_reschedule(
         start=start,
         for_patient=appointment.patient,
         online_only=_is_patient_actor(actor),
+        minutes=appointment.service.duration_minutes if appointment.service_id else None,
     )
     if slot is None or start <= timezone.now():
         raise Conflict("That time is not a free slot. Please choose another.", code="slot_taken")
@@ -483,10 +509,30 @@ def _emit_checked_in(appointment: Appointment, actor) -> None:
     )
 
 
+def check_in_window(start: datetime) -> tuple[datetime, datetime]:
+    """When an appointment starting at `start` may be checked in: from CHECK_IN_OPENS_HOURS_BEFORE
+    hours before it to the end of its day in the hospital's time zone."""
+    zone = slot_engine.local_zone()
+    next_day = timezone.localtime(start, zone).date() + timedelta(days=1)
+    opens = start - timedelta(hours=settings.CHECK_IN_OPENS_HOURS_BEFORE)
+    return opens, datetime.combine(next_day, time.min, tzinfo=zone)
+
+
+def _check_within_check_in_window(start: datetime) -> None:
+    opens, closes = check_in_window(start)
+    now = timezone.now()
+    if now < opens:
+        raise DomainError(f"Check-in opens on {_fmt(opens)}.", code="too_early")
+    if now >= closes:
+        raise DomainError("Check-in closed at the end of the appointment's day.", code="too_late")
+
+
 def appointment_check_in(*, actor: User, appointment: Appointment) -> Appointment:
-    """The patient has arrived: booked -> checked in. The clinical record opens the encounter
-    (through the `appointment.checked_in` event)."""
+    """The patient has arrived: booked -> checked in, only within the check-in window (see
+    `check_in_window`). The clinical record opens the encounter (through the
+    `appointment.checked_in` event)."""
     require(actor, Perm.APPOINTMENT_BOOK, "Your role may not check patients in.")
+    _check_within_check_in_window(appointment.start)
     with transaction.atomic():
         if not _transition(
             actor=actor,

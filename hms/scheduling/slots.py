@@ -9,8 +9,9 @@ import zoneinfo
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 
 from django.conf import settings
 from django.db.models import Q
@@ -115,10 +116,13 @@ def free_slots(
     for_patient=None,
     online_only: bool = False,
     now: datetime | None = None,
+    minutes: int | None = None,
 ) -> list[Slot]:
     """Free slots in [start, end) of the matching practitioners, in time order. A slot is free
     when it is in the working pattern, in the future, overlaps no active regular appointment,
-    and is not held by a waitlist offer for someone other than `for_patient`. Six queries."""
+    and is not held by a waitlist offer for someone other than `for_patient`. With `minutes`
+    (a service's length), only the starts of enough back-to-back free slots to hold it, each
+    widened to the whole run (see `runs_of`). Six queries."""
     now = now or timezone.now()
     start = max(start, now)
     if end <= start:
@@ -168,11 +172,28 @@ def free_slots(
     result = []
     for schedule in schedules:
         is_taken = _busy_test(busy.get(schedule.practitioner_id, []))
-        for slot in working_slots(schedule, hours[schedule.pk], exceptions, start, end):
-            if not is_taken(slot.start, slot.end):
-                result.append(slot)
+        free = [
+            slot
+            for slot in working_slots(schedule, hours[schedule.pk], exceptions, start, end)
+            if not is_taken(slot.start, slot.end)
+        ]
+        result += runs_of(free, minutes) if minutes else free
     result.sort(key=lambda slot: (slot.start, slot.practitioner_id))
     return result
+
+
+def runs_of(slots: list[Slot], minutes: int) -> list[Slot]:
+    """Each of one practitioner's free slots (in time order) that begins a run of back-to-back
+    free slots long enough for `minutes`, rounded up to whole slots, widened to that run: a
+    30-minute service on 15-minute slots needs 09:00 and 09:15 free and books 09:00-09:30.
+    O(n·k) for n slots and runs of k slots."""
+    runs = []
+    for i, first in enumerate(slots):
+        count = -(-timedelta(minutes=minutes) // (first.end - first.start))  # ceil division
+        run = slots[i : i + count]
+        if len(run) == count and all(a.end == b.start for a, b in pairwise(run)):
+            runs.append(replace(first, end=run[-1].end))
+    return runs
 
 
 def _busy_test(intervals):
@@ -216,38 +237,37 @@ def next_free_slots(
 
 
 def slot_lookup(
-    *, practitioner_id: int, start: datetime, for_patient=None, online_only: bool = False
+    *,
+    practitioner_id: int,
+    start: datetime,
+    for_patient=None,
+    online_only: bool = False,
+    minutes: int | None = None,
 ) -> Slot | None:
-    """The free slot of this practitioner that begins exactly at `start`, if there is one."""
+    """The free slot of this practitioner that begins exactly at `start` (with `minutes`: the
+    run of free slots that holds them), if there is one."""
     for slot in free_slots(
         start=start,
         end=start + timedelta(hours=12),
         practitioner_ids=[practitioner_id],
         for_patient=for_patient,
         online_only=online_only,
+        minutes=minutes,
     ):
         if slot.start == start:
             return slot
     return None
 
 
-def pattern_covers(schedule: Schedule, start: datetime, end: datetime) -> bool:
-    """True when [start, end) lies inside the practitioner's working time (booked or not)."""
-    hours = list(schedule.hours.all())
-    exceptions = list(
-        ScheduleException.objects.filter(
-            Q(schedule=schedule) | Q(schedule__isnull=True), start__lt=end, end__gt=start
-        )
-    )
-    slots = working_slots(schedule, hours, exceptions, start - timedelta(days=1), end)
-    return any(s.start <= start and end <= s.end for s in slots) or _covered_by_run(
-        slots, start, end
-    )
-
-
-def _covered_by_run(slots, start, end) -> bool:
+def covers(slots: list[Slot], start: datetime, end: datetime) -> bool:
+    """True when [start, end) lies inside one slot or a run of back-to-back slots (no queries).
+    `slots` is `working_slots(...)`'s list, sorted by start; no slot is longer than a day, so
+    the search starts a day earlier, found by bisection."""
     cursor = start
-    for slot in slots:
+    index = bisect_left(slots, start - timedelta(days=1), key=lambda slot: slot.start)
+    for slot in slots[index:]:
+        if slot.start > cursor:
+            return False
         if slot.start <= cursor < slot.end:
             cursor = slot.end
             if cursor >= end:

@@ -34,6 +34,7 @@ urlpatterns = [
         views.appointment_reschedule,
         name="appointment-reschedule",
     ),
+    path("queue/", views.queue_home, name="queue-home"),
     path("queue/<int:department_id>/", views.queue, name="queue"),
     path("schedules/", views.schedule_list, name="schedule-list"),
     path("schedules/<int:schedule_id>/", views.schedule_edit, name="schedule-edit"),

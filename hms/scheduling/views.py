@@ -15,17 +15,20 @@ from django.views.decorators.http import require_POST
 from hms.accounts.models import User
 from hms.core.access import public, require_perm
 from hms.core.audit import audit_record_patients
-from hms.core.errors import DomainError
+from hms.core.dates import date_in_range
+from hms.core.errors import DomainError, NotFound
 from hms.core.forms import form_add_domain_error
 from hms.core.models import Department
+from hms.core.notifications import notifications_of
 from hms.core.permissions import Perm, Role, user_has_perm
-from hms.patients.selectors import patient_by_mrn, patient_of_user
+from hms.patients.selectors import patient_get_for_user, patient_of_user
 from hms.scheduling import ical, selectors, services
 from hms.scheduling.forms import (
     CancelForm,
     ExceptionForm,
     FindDoctorForm,
     OverbookForm,
+    PortalBookForm,
     PortalCancelForm,
     StaffBookForm,
     StaffWaitlistForm,
@@ -35,7 +38,6 @@ from hms.scheduling.models import (
     Appointment,
     AppointmentStatus,
     BookingChannel,
-    Notification,
     ReminderOptOut,
     Schedule,
     ScheduleException,
@@ -44,7 +46,7 @@ from hms.scheduling.models import (
     WaitlistStatus,
     WorkingHours,
 )
-from hms.scheduling.slots import free_slots, local_zone, next_free_slots
+from hms.scheduling.slots import free_slots, local_zone, next_free_slots, slot_lookup
 
 S = AppointmentStatus
 
@@ -59,11 +61,13 @@ def _id(raw) -> int | None:
 
 
 def _date(text: str):
-    """parse_date, but None for a well-formed impossible date (2026-02-31) instead of a crash."""
+    """parse_date, but None for a well-formed impossible date (2026-02-31) or one outside the
+    years a hospital means (9999-12-31 overflowed a week later) instead of a crash."""
     try:
-        return parse_date(text or "")
+        day = parse_date(text or "")
     except ValueError:
         return None
+    return day if day is not None and date_in_range(day) else None
 
 
 def _day_from(request, key: str = "day"):
@@ -80,6 +84,8 @@ def _moment(text: str | None) -> datetime | None:
     try:
         moment = parse_datetime(re.sub(r" (\d\d:?\d\d)$", r"+\1", (text or "").strip()))
     except ValueError:  # well-formed but impossible (2026-02-31T10:00): not a moment
+        return None
+    if moment is not None and not date_in_range(moment):
         return None
     if moment is not None and timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
@@ -98,6 +104,19 @@ def _practitioner_from(request, *, with_schedule: bool = False) -> User | None:
 
 
 # --- Staff: calendar -------------------------------------------------------------------------
+
+
+def _booking_for(request):
+    """The patient being booked, named by ?patient= (from the chart's "Book appointment"); an
+    audited, access-checked read. None when absent or unknown."""
+    if not request.GET.get("patient"):
+        return None
+    try:
+        return patient_get_for_user(
+            user=request.user, patient_id=request.GET["patient"], action="appointment.book_form"
+        )
+    except NotFound:
+        return None
 
 
 def _calendar_context(request) -> dict:
@@ -162,6 +181,7 @@ def _calendar_context(request) -> dict:
     for column in columns.values():
         column["items"].sort(key=lambda item: (item["start"], "slot" in item))
     step = timedelta(days=7 if view == "week" else 1)
+    booking_for = _booking_for(request)
     return {
         "view": view,
         "day": day,
@@ -172,7 +192,10 @@ def _calendar_context(request) -> dict:
         "department_id": department_id,
         "show_who": bool(department_id and not practitioner_id and view == "week"),
         "can_book": user_has_perm(request.user, Perm.APPOINTMENT_BOOK),
-        "can_overbook": user_has_perm(request.user, Perm.APPOINTMENT_OVERBOOK),
+        "can_walk_in": user_has_perm(request.user, Perm.APPOINTMENT_WALK_IN),
+        "booking_for": booking_for,
+        # carried along by every calendar link, so a chosen slot books this patient
+        "patient_param": f"&patient={booking_for.pk}" if booking_for else "",
     }
 
 
@@ -205,63 +228,82 @@ def appointment_book(request):
     schedule = Schedule.objects.filter(practitioner=practitioner).first() if practitioner else None
     if schedule is None or start is None:
         raise Http404("Choose a free slot on the calendar first.")
-    form = StaffBookForm(request.POST or None, department_id=schedule.department_id)
+    booking_for = _booking_for(request)
+    form = StaffBookForm(
+        request.POST or None,
+        department_id=schedule.department_id,
+        initial={"mrn": booking_for.mrn_display if booking_for else ""},
+    )
     if request.method == "POST" and form.is_valid():
-        patient = patient_by_mrn(form.cleaned_data["mrn"])
-        if patient is None:
-            form.add_error("mrn", "No patient has this MRN.")
+        patient = form.cleaned_data["mrn"]
+        try:
+            appointment = services.appointment_book(
+                actor=request.user,
+                patient=patient,
+                practitioner=practitioner,
+                start=start,
+                service=form.cleaned_data["service"],
+                reason=form.cleaned_data["reason"],
+            )
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
         else:
-            try:
-                appointment = services.appointment_book(
-                    actor=request.user,
-                    patient=patient,
-                    practitioner=practitioner,
-                    start=start,
-                    service=form.cleaned_data["service"],
-                    reason=form.cleaned_data["reason"],
-                )
-            except DomainError as exc:
-                form_add_domain_error(form, exc)
-            else:
-                messages.success(request, f"Booked {patient.full_name}.")
-                return redirect("scheduling:appointment-detail", appointment_id=appointment.pk)
+            messages.success(request, f"Booked {patient.full_name}.")
+            return redirect("scheduling:appointment-detail", appointment_id=appointment.pk)
     return render(
         request,
         "scheduling/book.html",
-        {"form": form, "practitioner": practitioner, "start": start, "schedule": schedule},
+        {
+            "form": form,
+            "practitioner": practitioner,
+            "start": start,
+            "schedule": schedule,
+            "booking_for": booking_for,
+        },
     )
 
 
-@require_perm(Perm.APPOINTMENT_OVERBOOK)
+@require_perm(Perm.APPOINTMENT_WALK_IN)
 def appointment_overbook(request):
-    """Walk-ins and urgent bookings, outside the slot grid and marked as such."""
+    """Walk-ins (reception and clinicians) and urgent bookings (clinicians), outside the slot
+    grid and marked as such."""
     practitioner = _practitioner_from(request, with_schedule=True)
     if practitioner is None:
         practitioner = request.user if Schedule.objects.filter(practitioner=request.user) else None
     if practitioner is None:
-        raise Http404("Choose a practitioner first.")
-    form = OverbookForm(request.POST or None, department_id=practitioner.schedule.department_id)
+        return render(
+            request,
+            "scheduling/overbook.html",
+            {"practitioners": selectors.practitioners_search(), "query": request.GET},
+        )
+    booking_for = _booking_for(request)
+    form = OverbookForm(
+        request.POST or None,
+        department_id=practitioner.schedule.department_id,
+        user=request.user,
+        initial={"mrn": booking_for.mrn_display if booking_for else ""},
+    )
     if request.method == "POST" and form.is_valid():
-        patient = patient_by_mrn(form.cleaned_data["mrn"])
-        if patient is None:
-            form.add_error("mrn", "No patient has this MRN.")
+        try:
+            appointment = services.appointment_book(
+                actor=request.user,
+                patient=form.cleaned_data["mrn"],
+                practitioner=practitioner,
+                start=form.cleaned_data["start"] or timezone.now(),
+                service=form.cleaned_data["service"],
+                reason=form.cleaned_data["reason"],
+                kind=form.cleaned_data["kind"],
+            )
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
         else:
-            try:
-                appointment = services.appointment_book(
-                    actor=request.user,
-                    patient=patient,
-                    practitioner=practitioner,
-                    start=form.cleaned_data["start"] or timezone.now(),
-                    service=form.cleaned_data["service"],
-                    reason=form.cleaned_data["reason"],
-                    kind=form.cleaned_data["kind"],
-                )
-            except DomainError as exc:
-                form_add_domain_error(form, exc)
-            else:
-                messages.success(request, f"{appointment.get_kind_display()} booked.")
-                return redirect("scheduling:appointment-detail", appointment_id=appointment.pk)
-    return render(request, "scheduling/overbook.html", {"form": form, "practitioner": practitioner})
+            messages.success(request, f"{appointment.get_kind_display()} booked.")
+            return redirect("scheduling:appointment-detail", appointment_id=appointment.pk)
+    return render(
+        request,
+        "scheduling/overbook.html",
+        {"form": form, "practitioner": practitioner, "query": request.GET},
+    )
 
 
 @require_perm(Perm.APPOINTMENT_VIEW)
@@ -273,8 +315,9 @@ def appointment_detail(request, appointment_id):
     except DomainError:
         raise Http404("No such appointment.") from None
     alternatives = []
+    now = timezone.now()
+    opens, closes = services.check_in_window(appointment.start)
     if appointment.status == S.BOOKED:
-        now = timezone.now()
         alternatives = free_slots(
             start=now,
             end=now + timedelta(days=14),
@@ -289,7 +332,13 @@ def appointment_detail(request, appointment_id):
             "alternatives": alternatives,
             "cancel_form": CancelForm(),
             "can_book": user_has_perm(request.user, Perm.APPOINTMENT_BOOK),
-            "started": appointment.start <= timezone.now(),
+            "started": appointment.start <= now,
+            "now": now,
+            "check_in_opens": opens,
+            "check_in_open": opens <= now < closes,
+            # check-in opened an encounter (clinical keeps the appointment's id on it)
+            "encounter_link": appointment.status in (S.CHECKED_IN, S.IN_CONSULTATION, S.COMPLETED)
+            and user_has_perm(request.user, Perm.CLINICAL_VIEW),
         },
     )
 
@@ -371,6 +420,18 @@ def rebooking_list(request):
 
 
 # --- Staff: the queue ------------------------------------------------------------------------
+
+
+@require_perm(Perm.APPOINTMENT_VIEW)
+def queue_home(request):
+    """The menu's "Queue": the user's own department (a doctor's schedule), else the first."""
+    own = Schedule.objects.filter(practitioner=request.user).values_list("department_id", flat=True)
+    department_id = own.first() or (
+        Department.objects.filter(is_active=True).values_list("pk", flat=True).first()
+    )
+    if department_id is None:
+        raise Http404("No department has a queue yet.")
+    return redirect("scheduling:queue", department_id=department_id)
 
 
 @require_perm(Perm.APPOINTMENT_VIEW)
@@ -524,8 +585,14 @@ def _own_appointment(request, appointment_id) -> Appointment:
 def portal_appointments(request):
     patient = patient_of_user(request.user)
     now = timezone.now()
+    # The page shows the practitioner and department: not the other joined rows (the patient's
+    # own 40 columns, the service, who booked), which would cost more than the rest of the page.
     appointments = (
-        list(selectors.appointments_search(user=request.user, patient_id=patient.pk))
+        list(
+            selectors.appointments_search(user=request.user, patient_id=patient.pk)
+            .select_related(None)
+            .select_related("practitioner", "department")
+        )
         if patient
         else []
     )
@@ -536,7 +603,7 @@ def portal_appointments(request):
         if patient
         else []
     )
-    notices = Notification.objects.filter(user=request.user)[:10]
+    notices = notifications_of(request.user)[:10]
     return render(
         request,
         "scheduling/portal_appointments.html",
@@ -630,36 +697,61 @@ def portal_doctor(request, practitioner_id):
 
 
 @require_perm(Perm.PORTAL_USE)
-@require_POST
 def portal_book(request):
+    """Booking in three steps, never one tap: a time (chosen on the doctor's page), what the
+    visit is for, then a summary (doctor, place, time, length, what to bring) to confirm."""
     patient = _own_record(request)
+    data = request.POST if request.method == "POST" else request.GET
     practitioner = (
         selectors.practitioners_search(online_only=True)
-        .filter(pk=_id(request.POST.get("practitioner")) or 0)
+        .filter(pk=_id(data.get("practitioner")) or 0)
         .first()
     )
-    start = _moment(request.POST.get("start"))
+    start = _moment(data.get("start"))
     if practitioner is None or start is None:
         messages.error(request, "Choose a doctor and a time.")
         return redirect("scheduling:portal-find")
-    try:
-        services.appointment_book(
-            actor=request.user,
-            patient=patient,
-            practitioner=practitioner,
-            start=start,
-            reason=request.POST.get("reason", "")[:300],
-            channel=BookingChannel.PORTAL,
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("scheduling:portal-doctor", practitioner_id=practitioner.pk)
-    messages.success(
-        request,
-        f"Booked with {practitioner.full_name} on "
-        f"{timezone.localtime(start, local_zone()):%a %d %b at %H:%M}.",
+    form = PortalBookForm(
+        data if request.method == "POST" or data.get("step") == "summary" else None,
+        department_id=practitioner.schedule.department_id,
     )
-    return redirect("scheduling:portal-appointments")
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.appointment_book(
+                actor=request.user,
+                patient=patient,
+                practitioner=practitioner,
+                start=start,
+                service=form.cleaned_data.get("service"),
+                reason=form.cleaned_data["reason"],
+                channel=BookingChannel.PORTAL,
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("scheduling:portal-doctor", practitioner_id=practitioner.pk)
+        messages.success(
+            request,
+            f"Booked with {practitioner.full_name} on "
+            f"{timezone.localtime(start, local_zone()):%a %d %b at %H:%M}.",
+        )
+        return redirect("scheduling:portal-appointments")
+    slot = slot_lookup(
+        practitioner_id=practitioner.pk, start=start, for_patient=patient, online_only=True
+    )
+    if slot is None:
+        messages.error(request, "That time is no longer free: please choose another.")
+        return redirect("scheduling:portal-doctor", practitioner_id=practitioner.pk)
+    return render(
+        request,
+        "scheduling/portal_book.html",
+        {
+            "doctor": practitioner,
+            "slot": slot,
+            "form": form,
+            "confirming": form.is_bound and form.is_valid(),
+            "slot_minutes": int((slot.end - slot.start).total_seconds() // 60),
+        },
+    )
 
 
 @require_perm(Perm.PORTAL_USE)
@@ -734,23 +826,20 @@ def waitlist(request):
     """Reception's view of who waits for an earlier slot, and a form to add a patient."""
     form = StaffWaitlistForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        patient = patient_by_mrn(form.cleaned_data["mrn"])
-        if patient is None:
-            form.add_error("mrn", "No patient has this MRN.")
+        patient = form.cleaned_data["mrn"]
+        try:
+            services.waitlist_join(
+                actor=request.user,
+                patient=patient,
+                department=form.cleaned_data["department"],
+                practitioner=form.cleaned_data["practitioner"],
+                note=form.cleaned_data["note"],
+            )
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
         else:
-            try:
-                services.waitlist_join(
-                    actor=request.user,
-                    patient=patient,
-                    department=form.cleaned_data["department"],
-                    practitioner=form.cleaned_data["practitioner"],
-                    note=form.cleaned_data["note"],
-                )
-            except DomainError as exc:
-                form_add_domain_error(form, exc)
-            else:
-                messages.success(request, f"{patient.full_name} is on the waiting list.")
-                return redirect("scheduling:waitlist")
+            messages.success(request, f"{patient.full_name} is on the waiting list.")
+            return redirect("scheduling:waitlist")
     entries = list(
         WaitlistEntry.objects.filter(status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED])
         .select_related("patient", "practitioner", "department")

@@ -36,7 +36,10 @@ def test_a_patient_books_reschedules_and_cancels_an_appointment_in_the_portal(pa
     page.get_by_label("Name").fill(doctor.family_name)
     page.get_by_role("button", name="Search").click()
     card = page.locator(".doctor-card", has_text=doctor.full_name)
-    card.locator("button.slot").first.click()
+    card.locator("a.slot").first.click()
+    page.get_by_role("button", name="Continue").click()  # what the visit is for: optional here
+    expect(page.locator(".booking-summary")).to_contain_text(doctor.full_name)
+    page.get_by_role("button", name="Confirm booking").click()
 
     expect(page.get_by_text(f"Booked with {doctor.full_name}")).to_be_visible()
     expect(page.locator("#upcoming .appointment")).to_have_count(1)

@@ -21,14 +21,6 @@ def test_the_sign_in_page_refuses_an_overlong_email(client):
     assert response.context["form"].errors["username"]
 
 
-def test_registration_refuses_an_overlong_email(client):
-    from hms.accounts.tests.test_registration import FORM
-
-    response = client.post("/accounts/register/", {**FORM, "email": LONG_EMAIL})
-    assert response.status_code == 200
-    assert response.context["form"].errors["email"]
-
-
 def test_staff_creation_refuses_an_overlong_email(client_for):
     from hms.core.permissions import Role
 

@@ -6,10 +6,12 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from hms.accounts.middleware import BACKGROUND_HEADER, LAST_ACTIVITY
+from hms.accounts.middleware import ACTIVITY_WRITE_SECONDS, BACKGROUND_HEADER, LAST_ACTIVITY
 from hms.accounts.services import api_token_issue
 from hms.accounts.tests.factories import TEST_PASSWORD
 from hms.core.permissions import Role
@@ -52,6 +54,24 @@ def test_a_staff_session_used_within_the_limit_stays_signed_in(client_for):
     _idle_for(client, _limit() - 30)
     assert client.get(DASHBOARD).status_code == 200
     assert time.time() - client.session[LAST_ACTIVITY] < 5  # the request counted as activity
+
+
+def _session_writes(client, **headers) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(DASHBOARD, headers=headers).status_code == 200
+    return sum(q["sql"].startswith("UPDATE") and "django_session" in q["sql"] for q in captured)
+
+
+def test_a_busy_staff_session_stores_its_activity_time_at_most_once_a_minute(client_for):
+    client = client_for(Role.NURSE)
+    client.get(DASHBOARD)
+    _idle_for(client, ACTIVITY_WRITE_SECONDS - 10)
+    before = client.session[LAST_ACTIVITY]
+    assert _session_writes(client) == 0
+    assert client.session[LAST_ACTIVITY] == before
+    _idle_for(client, ACTIVITY_WRITE_SECONDS + 1)
+    assert _session_writes(client) == 1
+    assert time.time() - client.session[LAST_ACTIVITY] < 5
 
 
 def test_a_background_refresh_does_not_count_as_activity(client_for):

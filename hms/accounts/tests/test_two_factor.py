@@ -1,11 +1,14 @@
 """Two-factor sign-in: administrators must have it; staff with a device must use it."""
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from hms.accounts.middleware import NO_DEVICE_CHECKED, NO_DEVICE_RECHECK_SECONDS
 from hms.accounts.tests.factories import TEST_PASSWORD
 from hms.core.models import AuditEvent
 from hms.core.permissions import Role
@@ -126,6 +129,33 @@ def test_staff_without_a_device_and_not_admin_are_not_asked_for_a_code(make_user
     assert signed_in_with_password(make_user(Role.DOCTOR)).get(DASHBOARD).status_code == 200
 
 
+def _device_queries(client) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(DASHBOARD).status_code == 200
+    return sum("otp_totp_totpdevice" in q["sql"] for q in captured)
+
+
+def test_staff_without_a_device_are_looked_up_once_a_minute_not_on_every_request(make_user):
+    client = signed_in_with_password(make_user(Role.DOCTOR))
+    assert _device_queries(client) == 1
+    assert _device_queries(client) == 0
+    session = client.session
+    session[NO_DEVICE_CHECKED] -= NO_DEVICE_RECHECK_SECONDS + 1
+    session.save()
+    assert _device_queries(client) == 1
+
+
+def test_a_device_added_from_another_session_is_asked_for_within_a_minute(make_user):
+    nurse = make_user(Role.NURSE)
+    client = signed_in_with_password(nurse)
+    assert client.get(DASHBOARD).status_code == 200
+    TOTPDevice.objects.create(user=nurse, name="phone", confirmed=True)
+    session = client.session
+    session[NO_DEVICE_CHECKED] -= NO_DEVICE_RECHECK_SECONDS + 1
+    session.save()
+    assert client.get(DASHBOARD)["Location"].startswith(VERIFY)
+
+
 def test_the_api_refuses_a_half_signed_in_admin_with_json(admin_with_device):
     client = signed_in_with_password(admin_with_device[0])
     response = client.get("/api/v1/me/")
@@ -186,3 +216,21 @@ def test_a_password_alone_cannot_enrol_a_second_device(admin_with_device):
     leftover.refresh_from_db()
     assert not leftover.confirmed
     assert client.get(DASHBOARD)["Location"].startswith(VERIFY)
+
+
+def test_enrolment_is_refused_once_a_device_is_confirmed(make_user):
+    from django_otp.oath import TOTP
+
+    from hms.accounts import services
+    from hms.core.errors import Conflict, NotAllowed
+
+    nurse = make_user(Role.NURSE)
+    device = services.two_factor_enrolment_start(user=nurse)
+    assert services.two_factor_enrolment_start(user=nurse) == device  # the same pending device
+    code = f"{TOTP(device.bin_key, device.step, device.t0, device.digits).token():06d}"
+    assert services.two_factor_enrolment_confirm(user=nurse, device=device, code=code)
+    assert AuditEvent.objects.filter(action="auth.2fa_enabled", actor=nurse).exists()
+    with pytest.raises(Conflict):
+        services.two_factor_enrolment_start(user=nurse)
+    with pytest.raises(NotAllowed):
+        services.two_factor_enrolment_start(user=make_user(Role.PATIENT))

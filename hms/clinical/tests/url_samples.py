@@ -7,6 +7,16 @@ def _encounter() -> dict:
     return {"pk": EncounterFactory().pk}
 
 
+def _appointment_encounter() -> dict:
+    import uuid
+
+    from hms.clinical.tests.factories import EncounterFactory
+
+    appointment_id = uuid.uuid4()
+    EncounterFactory(appointment_id=str(appointment_id))
+    return {"appointment_id": appointment_id}
+
+
 def _patient() -> dict:
     from hms.patients.tests.factories import PatientFactory
 
@@ -77,6 +87,7 @@ def _api_diagnosis() -> dict:
 
 URL_SAMPLES = {
     "clinical:encounter-open": _patient,
+    "clinical:appointment-encounter": _appointment_encounter,
     **{
         f"clinical:{name}": _encounter
         for name in (
@@ -100,6 +111,7 @@ URL_SAMPLES = {
     "clinical:lab-order-collect": _order,
     "clinical:lab-result-add": _order,
     "clinical:lab-result-release": _result,
+    "clinical:lab-result-correct": _result,
     "api-encounters-detail": _api("EncounterFactory"),
     "api-encounters-start": _api("EncounterFactory"),
     "api-encounters-close": _api("EncounterFactory"),
@@ -118,4 +130,5 @@ URL_SAMPLES = {
     "api-lab-orders-collect": _api("LabOrderFactory"),
     "api-lab-results-detail": _api("LabResultFactory"),
     "api-lab-results-release": _api("LabResultFactory"),
+    "api-lab-results-correct": _api("LabResultFactory"),
 }

@@ -1,5 +1,7 @@
 from django import forms, template
 
+from hms.core.permissions import Perm, user_has_perm
+
 register = template.Library()
 
 _CHECKS = (forms.CheckboxInput, forms.RadioSelect, forms.CheckboxSelectMultiple)
@@ -30,3 +32,10 @@ def bs_field(field):
 @register.filter
 def is_checkbox(field) -> bool:
     return isinstance(field.field.widget, forms.CheckboxInput)
+
+
+@register.filter
+def can(user, perm: str) -> bool:
+    """`{% if user|can:"patients.register" %}`: show a link or button only to roles that may use
+    it. An unknown permission name is a ValueError, not a silent False."""
+    return user_has_perm(user, Perm(perm))

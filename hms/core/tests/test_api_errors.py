@@ -68,6 +68,23 @@ def test_malformed_json_is_a_400_not_a_500(client, db):
     assert_error_shape(response, 400, "parse_error")
 
 
+@pytest.mark.parametrize("settings_debug", [False, True])
+def test_json_nested_deeper_than_python_recurses_is_a_400_even_anonymous(
+    client, db, settings, settings_debug
+):
+    settings.DEBUG = settings_debug  # under DEBUG the 500 was Django's page with the settings
+    body = "[" * 100_000 + "]" * 100_000
+    assert_error_shape(client.post(TOKEN, body, "application/json"), 400, "parse_error")
+
+
+def test_a_lone_surrogate_in_a_choice_field_is_a_400_not_a_500(client_for):
+    body = (
+        '{"given_name": "Ann", "family_name": "Lee", "birth_date": "1990-01-01", "sex": "\\ud800"}'
+    )
+    response = client_for(Role.RECEPTIONIST).post("/api/v1/patients/", body, "application/json")
+    assert_error_shape(response, 400, "parse_error")
+
+
 def test_a_wrong_method_is_a_405_in_the_same_shape(client, db):
     assert_error_shape(client.get(TOKEN), 405, "method_not_allowed")
 

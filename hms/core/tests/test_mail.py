@@ -1,11 +1,13 @@
 import pytest
 from django.core import mail
+from django.core.mail import EmailMessage
 from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 from django_tasks_db.models import DBTaskResult
 
 from hms.core.mail import email_after_commit
+from hms.core.mail_backends import FolderEmailBackend
 
 QUEUED = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
@@ -31,3 +33,19 @@ def test_a_rolled_back_change_sends_no_email():
         raise RuntimeError("the booking failed")
     assert DBTaskResult.objects.count() == 0
     assert mail.outbox == []
+
+
+LONG_LINK = "https://hms.example.org/accounts/confirm/" + "Mg" * 60 + "/set-password/"
+
+
+def test_the_folder_backend_writes_one_readable_file_per_message_with_links_unbroken(tmp_path):
+    messages = [
+        EmailMessage(f"Confirm your email {n}", f"Open {LONG_LINK} to confirm. Zoë", to=["a@b.c"])
+        for n in (1, 2)
+    ]
+    assert FolderEmailBackend(file_path=str(tmp_path)).send_messages(messages) == 2
+    files = sorted(tmp_path.iterdir())
+    assert [f.suffix for f in files] == [".txt", ".txt"]
+    text = files[0].read_text(encoding="utf-8")
+    assert "Subject: Confirm your email" in text and "To: a@b.c" in text
+    assert f"Open {LONG_LINK} to confirm. Zoë" in text.splitlines()

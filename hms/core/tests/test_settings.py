@@ -16,7 +16,7 @@ STRONG_KEY = "k3v-9Qz_" * 8  # 64 characters, not the development key
 CONFIG_VARS = (
     "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "EMAIL_URL", "TIME_ZONE",
     "TASKS_BACKEND", "REDIS_URL", "STAFF_IDLE_TIMEOUT_MINUTES", "SECURE_SSL_REDIRECT",
-    "SECURE_HSTS_SECONDS", "DEMO_2FA_EXEMPT", "CSRF_TRUSTED_ORIGINS",
+    "SECURE_HSTS_SECONDS", "DEMO_2FA_EXEMPT", "CSRF_TRUSTED_ORIGINS", "PHONE_DEFAULT_REGION",
 )  # fmt: skip
 
 
@@ -67,6 +67,7 @@ def test_production_mode_refuses_to_start_without_a_real_secret_key(tmp_path, se
         ("DEBUG", "perhaps"),
         ("STAFF_IDLE_TIMEOUT_MINUTES", "a while"),
         ("TASKS_BACKEND", "carrier-pigeon"),
+        ("PHONE_DEFAULT_REGION", "Narnia"),
     ],
 )
 def test_a_malformed_setting_fails_at_start_naming_the_variable(tmp_path, variable, value):
@@ -108,7 +109,7 @@ def test_production_mode_sets_secure_cookies_and_hsts(tmp_path):
 def test_every_environment_variable_the_settings_read_is_in_env_example():
     read = set(
         re.findall(
-            r'env_(?:str|bool|int|list)\(\s*"([A-Z0-9_]+)"',
+            r'env_(?:str|bool|int|list|choice)\(\s*"([A-Z0-9_]+)"',
             (BASE_DIR / "config" / "settings.py").read_text(),
         )
     )
@@ -117,3 +118,32 @@ def test_every_environment_variable_the_settings_read_is_in_env_example():
     )
     assert read, "the settings read no variables? the pattern is out of date"
     assert read - documented == set(), "add these to .env.example"
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "engine"),
+    [("redis://127.0.0.1:6379/0", "cached_db"), ("", "db")],
+    ids=["with Redis", "without"],
+)
+def test_sessions_are_read_from_redis_when_there_is_one_and_never_from_a_per_process_cache(
+    tmp_path, redis_url, engine
+):
+    code = "from django.conf import settings as s; print(s.SESSION_ENGINE, s.CACHES)"
+    result = manage(
+        "shell", "--no-imports", "-c", code, tmp_path=tmp_path, **PRODUCTION, REDIS_URL=redis_url
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == f"django.contrib.sessions.backends.{engine}"
+    assert ("RedisCache" in result.stdout) == bool(redis_url)
+
+
+def test_development_mail_lands_as_one_clickable_file_per_message_in_var_mail(tmp_path):
+    link = "https://127.0.0.1:8000/accounts/confirm/" + "x" * 120 + "/"
+    code = (
+        "from django.core.mail import send_mail; "
+        f"send_mail('Confirm your email', 'Open {link}', 'hms@example.org', ['pat@example.org'])"
+    )
+    result = manage("shell", "--no-imports", "-c", code, tmp_path=tmp_path, DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    [message] = (tmp_path / "mail").iterdir()
+    assert f"Open {link}" in message.read_text().splitlines()

@@ -29,6 +29,29 @@ def test_staff_search_patients_and_get_the_patient_contract(client_for):
         assert key in row
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("phone", "call me maybe!!"), ("next_of_kin_phone", "++"), ("birth_date", "1899-12-31")],
+)
+def test_a_bad_phone_or_a_birth_date_before_1900_is_a_json_field_error(client_for, field, value):
+    response = client_for(Role.RECEPTIONIST).post(
+        URL, {**NEW, field: value}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and field in error["fields"]
+    assert not Patient.objects.exists()
+
+
+def test_the_api_stores_a_phone_in_e164_and_finds_it_by_its_national_form(client_for):
+    client = client_for(Role.RECEPTIONIST)
+    created = client.post(URL, {**NEW, "phone": "07700 900555"}, content_type="application/json")
+    assert created.json()["phone"] == "+447700900555"
+    for query in ("07700 900555", "900555"):
+        [row] = client.get(URL, {"q": query}).json()["results"]
+        assert row["id"] == created.json()["id"]
+
+
 def test_registering_returns_the_new_record_with_its_mrn(client_for):
     response = client_for(Role.RECEPTIONIST).post(
         URL,
@@ -95,11 +118,13 @@ def test_a_taken_identifier_answers_409(client_for):
 def test_patch_updates_and_audits_the_changed_fields_but_never_the_mrn(client_for):
     patient = PatientFactory()
     response = client_for(Role.RECEPTIONIST).patch(
-        f"{URL}{patient.pk}/", {"phone": "0123 456", "mrn": "1"}, content_type="application/json"
+        f"{URL}{patient.pk}/",
+        {"phone": "07700 900123", "mrn": "1"},
+        content_type="application/json",
     )
     assert response.status_code == 200
     patient.refresh_from_db()
-    assert patient.phone == "0123 456" and patient.search_phone == "0123456"
+    assert patient.phone == "+447700900123" and patient.search_phone == "447700900123"
     assert response.json()["mrn"] == patient.mrn
     event = AuditEvent.objects.filter(action="patient.update").latest("id")
     assert event.details["changed"] == ["phone"] and event.patient_ref == str(patient.pk)

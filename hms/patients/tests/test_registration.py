@@ -1,5 +1,7 @@
 import datetime
 import io
+import struct
+import zlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -31,9 +33,29 @@ def image(kind: str = "PNG", size=(8, 8)) -> SimpleUploadedFile:
     return SimpleUploadedFile(f"x.{kind.lower()}", buffer.getvalue())
 
 
+def png_bomb(width: int = 20_000, height: int = 20_000) -> SimpleUploadedFile:
+    """A few dozen bytes of PNG that claim width x height pixels (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"") + chunk(b"IEND", b"")
+    return SimpleUploadedFile("bomb.png", data)
+
+
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
+
+
+def test_a_photo_claiming_more_pixels_than_a_camera_takes_is_refused_before_decoding():
+    assert len(png_bomb().read()) < 100
+    for bomb in (png_bomb(), png_bomb(8_000, 8_000)):  # beyond, and within, PIL's own bomb limit
+        with pytest.raises(DomainError) as refused:
+            PatientFactory(photo=bomb)
+        assert "megapixels" in str(refused.value.fields["photo"])
 
 
 def test_registration_records_every_detail_and_an_audit_row(make_user):
@@ -65,6 +87,56 @@ def test_a_birth_date_in_the_future_is_refused(make_user):
             birth_date=datetime.date(2999, 1, 1),
         )
     assert "birth_date" in refused.value.fields
+
+
+def test_a_birth_date_before_1900_is_refused(make_user):
+    with pytest.raises(DomainError) as refused:
+        patient_create(
+            actor=make_user(Role.RECEPTIONIST),
+            given_name="A",
+            family_name="B",
+            birth_date=datetime.date(1899, 12, 31),
+        )
+    assert "birth_date" in refused.value.fields
+
+
+def test_phone_numbers_are_stored_in_e164_and_one_that_does_not_parse_is_refused(make_user):
+    clerk = make_user(Role.RECEPTIONIST)
+    patient = patient_create(
+        actor=clerk,
+        given_name="A",
+        family_name="B",
+        birth_date=datetime.date(1990, 1, 1),
+        phone="07700 900555",
+        emergency_contact_phone="+33 1 23 45 67 89",
+    )
+    assert (patient.phone, patient.emergency_contact_phone) == ("+447700900555", "+33123456789")
+    with pytest.raises(DomainError) as refused:
+        patient_update(actor=clerk, patient=patient, next_of_kin_phone="call me maybe!!")
+    assert "next_of_kin_phone" in refused.value.fields
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("phone", "call me maybe!!", "Enter a phone number"),
+        ("emergency_contact_phone", "12", "Enter a phone number"),
+        ("birth_date", "1899-12-31", "cannot be before 1900"),
+    ],
+)
+def test_the_registration_form_refuses_a_bad_phone_or_birth_date(client_for, field, value, message):
+    response = client_for(Role.RECEPTIONIST).post("/patients/new/", {**FORM, field: value})
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not Patient.objects.exists()
+
+
+def test_the_registration_form_stores_a_national_number_in_e164(client_for):
+    response = client_for(Role.RECEPTIONIST).post(
+        "/patients/new/", {**FORM, "phone": "07700 900555"}
+    )
+    assert response.status_code == 302
+    assert Patient.objects.get().phone == "+447700900555"
 
 
 def test_an_identifier_already_recorded_for_another_patient_is_refused_whole():
@@ -130,6 +202,7 @@ def test_the_registration_page_shows_field_errors_never_a_500(client_for):
         {**FORM, "birth_date": "31/02/2000"},
         {**FORM, "email": "not-an-email"},
         {**FORM, "photo": SimpleUploadedFile("x.png", b"not an image")},
+        {**FORM, "photo": png_bomb()},
         {**FORM, "identifier_system": "passport"},
     ):
         response = client.post("/patients/new/", data)
@@ -170,7 +243,8 @@ def test_a_self_registered_portal_account_gets_its_own_record():
         phone="07700 555111",
         base_url="http://testserver/",
     )
-    assert Patient.objects.get(user=user).search_phone == "07700555111"
+    patient = Patient.objects.get(user=user)
+    assert patient.phone == "+447700555111" and patient.search_phone == "447700555111"
 
 
 def test_an_identifier_recorded_by_mistake_is_removed_from_the_edit_page_and_audited(client_for):

@@ -83,7 +83,8 @@ def test_a_patient_sees_only_their_own_appointments(client_for, doctor):
     assert cancel.status_code == 404
 
 
-def test_reschedule_cancel_and_check_in_through_the_api(client_for, doctor):
+def test_reschedule_cancel_and_check_in_through_the_api(client_for, doctor, settings):
+    settings.CHECK_IN_OPENS_HOURS_BEFORE = 3 * 24  # the booking is two days ahead
     client = client_for(Role.RECEPTIONIST)
     created = client.post(
         "/api/v1/appointments/",

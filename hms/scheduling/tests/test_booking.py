@@ -137,7 +137,7 @@ def test_a_patient_can_never_book_for_another_patient(doctor):
         )
 
 
-def test_an_urgent_overbooking_needs_the_overbook_permission_and_is_marked(make_user, doctor):
+def test_reception_books_walk_ins_but_urgent_overbooking_stays_with_clinicians(make_user, doctor):
     clerk = make_user(Role.RECEPTIONIST)
     services.appointment_book(
         actor=clerk, patient=PatientFactory(), practitioner=doctor, start=at(2, 10)
@@ -147,6 +147,11 @@ def test_an_urgent_overbooking_needs_the_overbook_permission_and_is_marked(make_
             actor=clerk, patient=PatientFactory(), practitioner=doctor, start=at(2, 10),
             kind=BookingKind.URGENT,
         )  # fmt: skip
+    walk_in = services.appointment_book(
+        actor=clerk, patient=PatientFactory(), practitioner=doctor, start=timezone.now(),
+        kind=BookingKind.WALK_IN,
+    )  # fmt: skip
+    assert walk_in.overbooked and walk_in.kind == BookingKind.WALK_IN
     urgent = services.appointment_book(
         actor=make_user(Role.DOCTOR), patient=PatientFactory(), practitioner=doctor,
         start=at(2, 10), kind=BookingKind.URGENT,
@@ -170,7 +175,8 @@ def test_a_walk_in_is_checked_in_at_once_and_announces_it(make_user, doctor):
     assert seen[0]["appointment_id"] == str(walk_in.pk)
 
 
-def test_check_in_emits_the_event_the_clinical_record_listens_to(make_user, doctor):
+def test_check_in_emits_the_event_the_clinical_record_listens_to(make_user, doctor, settings):
+    settings.CHECK_IN_OPENS_HOURS_BEFORE = 3 * 24  # the booking is two days ahead
     clerk = make_user(Role.RECEPTIONIST)
     appointment = services.appointment_book(
         actor=clerk, patient=PatientFactory(), practitioner=doctor, start=at(2, 10)
@@ -191,7 +197,8 @@ def test_check_in_emits_the_event_the_clinical_record_listens_to(make_user, doct
     assert payload["actor"] == clerk
 
 
-def test_an_appointment_cannot_be_checked_in_twice(make_user, doctor):
+def test_an_appointment_cannot_be_checked_in_twice(make_user, doctor, settings):
+    settings.CHECK_IN_OPENS_HOURS_BEFORE = 3 * 24  # the booking is two days ahead
     clerk = make_user(Role.RECEPTIONIST)
     appointment = services.appointment_book(
         actor=clerk, patient=PatientFactory(), practitioner=doctor, start=at(2, 10)
@@ -201,7 +208,10 @@ def test_an_appointment_cannot_be_checked_in_twice(make_user, doctor):
         services.appointment_check_in(actor=clerk, appointment=appointment)
 
 
-def test_encounter_events_move_the_visit_to_consultation_then_completed(make_user, doctor):
+def test_encounter_events_move_the_visit_to_consultation_then_completed(
+    make_user, doctor, settings
+):
+    settings.CHECK_IN_OPENS_HOURS_BEFORE = 3 * 24  # the booking is two days ahead
     from hms.core.events import emit
 
     clerk = make_user(Role.RECEPTIONIST)

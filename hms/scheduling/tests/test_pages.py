@@ -69,11 +69,19 @@ def test_the_booking_form_takes_the_mrn_as_printed_with_its_dash(client_for, doc
     assert Appointment.objects.filter(patient=patient).exists()
 
 
-@pytest.mark.parametrize("name", ["scheduling:book", "scheduling:overbook"])
-def test_a_malformed_practitioner_id_is_not_found_not_a_server_error(client_for, name):
+def test_a_malformed_practitioner_id_is_not_found_not_a_server_error(client_for):
     client = client_for(Role.DOCTOR)
-    response = client.get(reverse(name), {"practitioner": "abc", "start": "x"})
+    response = client.get(reverse("scheduling:book"), {"practitioner": "abc", "start": "x"})
     assert response.status_code == 404
+
+
+def test_a_walk_in_without_a_known_doctor_asks_which_doctor(client_for, doctor):
+    response = client_for(Role.RECEPTIONIST).get(
+        reverse("scheduling:overbook"), {"practitioner": "abc"}
+    )
+    assert response.status_code == 200
+    assert b'name="practitioner"' in response.content
+    assert doctor.full_name.encode() in response.content
 
 
 def test_booking_a_taken_slot_in_the_form_shows_a_message(client_for, make_user, doctor):
@@ -129,7 +137,7 @@ def test_a_patient_books_reschedules_and_cancels_in_the_portal(client_for, docto
     client = client_for(user=me.user)
     response = client.post(
         reverse("scheduling:portal-book"),
-        {"practitioner": doctor.pk, "start": at(2, 10).isoformat()},
+        {"practitioner": doctor.pk, "start": at(2, 10).isoformat(), "reason": "Rash"},
     )
     assert response.status_code == 302
     appointment = Appointment.objects.get(patient=me)
@@ -281,11 +289,25 @@ def test_a_doctor_books_a_walk_in_which_is_marked_and_queued(client_for, doctor)
     assert b"Walk-in" in page.content
 
 
-def test_a_receptionist_cannot_open_the_walk_in_form(client_for, doctor):
-    response = client_for(Role.RECEPTIONIST).get(
-        reverse("scheduling:overbook") + f"?practitioner={doctor.pk}"
+def test_a_receptionist_books_a_walk_in_but_not_an_urgent_overbooking(client_for, doctor):
+    client = client_for(Role.RECEPTIONIST)
+    url = reverse("scheduling:overbook") + f"?practitioner={doctor.pk}"
+    form = client.get(url)
+    assert b'value="walk_in"' in form.content and b'value="urgent"' not in form.content
+    patient, other = PatientFactory(), PatientFactory()
+    refused = client.post(url, {"practitioner": doctor.pk, "mrn": other.mrn, "kind": "urgent"})
+    assert refused.status_code == 200 and not Appointment.objects.filter(patient=other).exists()
+    booked = client.post(
+        url, {"practitioner": doctor.pk, "mrn": patient.mrn_display, "kind": "walk_in"}
     )
-    assert response.status_code == 403
+    assert booked.status_code == 302
+    walk_in = Appointment.objects.get(patient=patient)
+    assert walk_in.overbooked and walk_in.status == AppointmentStatus.CHECKED_IN
+
+
+def test_a_nurse_may_not_book_walk_ins(client_for, doctor):
+    url = reverse("scheduling:overbook") + f"?practitioner={doctor.pk}"
+    assert client_for(Role.NURSE).get(url).status_code == 403
 
 
 def test_staff_cancel_from_the_appointment_page_with_a_reason(client_for, make_user, doctor):

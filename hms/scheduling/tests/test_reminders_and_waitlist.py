@@ -5,9 +5,10 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
+from hms.core.models import Notification
 from hms.core.permissions import Role
 from hms.scheduling import services
-from hms.scheduling.models import Notification, Reminder, WaitlistEntry, WaitlistStatus
+from hms.scheduling.models import Reminder, WaitlistEntry, WaitlistStatus
 from hms.scheduling.slots import free_slots
 from hms.scheduling.tests.conftest import at
 from hms.scheduling.tests.factories import PatientFactory, PortalPatientFactory

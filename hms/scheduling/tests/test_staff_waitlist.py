@@ -48,7 +48,7 @@ def test_an_unknown_mrn_or_a_doctor_of_another_department_is_a_form_error(client
     response = client.post(
         reverse("scheduling:waitlist"), {"mrn": "999999999", "department": schedule.department_id}
     )
-    assert b"No patient has this MRN." in response.content
+    assert b"Choose a patient from the list (or type their MRN)." in response.content
     response = client.post(
         reverse("scheduling:waitlist"),
         {

@@ -1,4 +1,6 @@
-"""Demo data for every module: each app's `demo.py` has a `seed(ctx)` run in app order."""
+"""Demo data for every module: each app's `demo.py` has a `seed(ctx)` run in app order, and may
+have a `refresh(ctx)` for data relative to today (today's clinic), run by every seeding,
+`--once` included, and idempotent within a day."""
 
 import importlib
 import random
@@ -28,14 +30,22 @@ class Command(BaseCommand):
     def handle(self, *args, patients: int, seed: int, once: bool, **options):
         if patients < 0:
             raise CommandError("--patients must be 0 or more")
-        if once and Hospital.objects.exists():
-            self.stdout.write("Demo data was seeded before; leaving it as it is.")
-            print_demo_accounts(self.stdout)
-            return
         Faker.seed(seed)
         ctx = DemoContext(
             faker=Faker(["en_GB"]), rng=random.Random(seed), patients=patients, out=self.stdout
         )
+        if once and Hospital.objects.exists():
+            self.stdout.write("Demo data was seeded before; leaving it as it is.")
+            self._run_each(ctx, "refresh")
+            print_demo_accounts(self.stdout)
+            return
+        self._run_each(ctx, "seed")
+        self._run_each(ctx, "refresh")
+        self.stdout.write(self.style.SUCCESS("Demo data is ready."))
+        print_demo_accounts(self.stdout)
+
+    def _run_each(self, ctx: DemoContext, step: str) -> None:
+        """Each app's demo.py `step` function (if it has one), in app order."""
         for config in apps.get_app_configs():
             if not config.name.startswith("hms."):
                 continue
@@ -45,7 +55,6 @@ class Command(BaseCommand):
                 if exc.name != f"{config.name}.demo":
                     raise
                 continue
-            with transaction.atomic(), as_system():
-                module.seed(ctx)
-        self.stdout.write(self.style.SUCCESS("Demo data is ready."))
-        print_demo_accounts(self.stdout)
+            if hasattr(module, step):
+                with transaction.atomic(), as_system():
+                    getattr(module, step)(ctx)

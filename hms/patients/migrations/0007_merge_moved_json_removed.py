@@ -2,11 +2,11 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    """Apart from 0005: PostgreSQL will not alter a table while the rows 0005 wrote still have
+    """Apart from 0006: PostgreSQL will not alter a table while the rows 0006 wrote still have
     foreign-key checks pending in the same transaction."""
 
     dependencies = [
-        ("patients", "0005_merge_moves_in_one_table"),
+        ("patients", "0006_merge_moves_in_one_table"),
     ]
 
     operations = [

@@ -19,8 +19,8 @@ def moves_to_patients(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinical", "0004_vitals_limits_from_one_table"),
-        ("patients", "0005_merge_moves_in_one_table"),
+        ("clinical", "0005_vitals_limits_from_one_table"),
+        ("patients", "0006_merge_moves_in_one_table"),
     ]
 
     operations = [

@@ -17,7 +17,7 @@ def moves_from_json(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0004_mrn_from_a_sequence"),
+        ("patients", "0005_phone_tokens"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinical", "0003_prescription_warning_acknowledged"),
+        ("clinical", "0004_lab_result_corrections"),
     ]
 
     operations = [

@@ -21,8 +21,8 @@ def moves_to_patients(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("scheduling", "0002_no_overlapping_appointments"),
-        ("patients", "0005_merge_moves_in_one_table"),
+        ("scheduling", "0003_notifications_moved_to_core"),
+        ("patients", "0006_merge_moves_in_one_table"),
     ]
 
     operations = [

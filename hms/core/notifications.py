@@ -1,0 +1,30 @@
+"""In-app notifications: any app tells a user something (a reminder, a waitlist offer, a
+critical lab result) through `notify`; the user sees them on their dashboard or portal page."""
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from hms.core.mail import email_after_commit
+from hms.core.models import Notification
+
+
+def notify(*, user, title: str, body: str = "", url: str = "", email: str = "") -> Notification:
+    """An in-app notification, at once (in the caller's transaction), and an email after commit
+    when an address is given."""
+    notice = Notification.objects.create(user=user, title=title[:200], body=body, url=url[:300])
+    if email:
+        email_after_commit(subject=title, body=body, to=email)
+    return notice
+
+
+def notification_mark_read(*, user, notification_id: int) -> None:
+    """A user marks one of their own notifications read."""
+    Notification.objects.filter(pk=notification_id, user=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def notifications_of(user, *, unread_only: bool = False) -> QuerySet[Notification]:
+    """The user's own notifications, newest first."""
+    notices = Notification.objects.filter(user=user)
+    return notices.filter(read_at__isnull=True) if unread_only else notices

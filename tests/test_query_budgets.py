@@ -1,0 +1,129 @@
+"""The busiest pages run an exact number of queries, whatever the size of the data behind them.
+
+A budget that grows by one is a real change: look at the listed statements, and either take the
+new query out again or raise the budget here on purpose. Transaction control (BEGIN, COMMIT,
+SAVEPOINT...) is not counted: SQLite logs it and PostgreSQL does not, and it costs no round trip
+of its own. Each page is opened once first, so that what a session does once (store its activity
+time, find that its user has no TOTP device) is not counted.
+"""
+
+import re
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from hms.accounts.models import User
+from hms.clinical.tests.factories import (
+    AllergyFactory,
+    EncounterFactory,
+    NoteFactory,
+    PrescriptionFactory,
+    VitalsFactory,
+)
+from hms.core.permissions import Role
+from hms.patients.tests.factories import PatientFactory
+from hms.scheduling.models import Appointment, AppointmentStatus
+from hms.scheduling.tests.factories import PortalPatientFactory, weekly_schedule
+
+pytestmark = pytest.mark.django_db
+
+_TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
+
+
+@contextmanager
+def exactly(count: int):
+    with CaptureQueriesContext(connection) as captured:
+        yield
+    statements = [q["sql"] for q in captured if not _TRANSACTION_CONTROL.match(q["sql"])]
+    listing = "\n".join(f"{n}. {sql[:160]}" for n, sql in enumerate(statements, 1))
+    assert len(statements) == count, f"{len(statements)} queries, budget {count}:\n{listing}"
+
+
+def test_the_budget_counts_statements_but_not_transaction_control():
+    with exactly(1), transaction.atomic():
+        User.objects.count()
+    with pytest.raises(AssertionError, match="2 queries, budget 1"), exactly(1):
+        User.objects.count()
+        User.objects.exists()
+
+
+def _appointments(schedule, patient, count: int) -> None:
+    now = timezone.now()
+    for n in range(count):
+        start = now + timedelta(days=1, minutes=15 * n)
+        Appointment.objects.create(
+            patient=patient,
+            practitioner=schedule.practitioner,
+            department=schedule.department,
+            start=start,
+            end=start + timedelta(minutes=15),
+            status=AppointmentStatus.BOOKED if n % 3 else AppointmentStatus.COMPLETED,
+        )
+
+
+@pytest.fixture
+def portal(client_for):
+    patient = PortalPatientFactory()
+    return client_for(Role.PATIENT, user=patient.user), patient
+
+
+def test_the_patient_dashboard_runs_4_queries(portal):
+    # session, user, next appointment (with the patient record), audit row
+    client, patient = portal
+    _appointments(weekly_schedule(), patient, 12)
+    client.get("/dashboard/")
+    with exactly(4):
+        assert client.get("/dashboard/").status_code == 200
+
+
+def test_my_appointments_runs_8_queries(portal):
+    # session, user, patient record, audit row, appointments, reminder opt-out, waitlist
+    # offers, notifications
+    client, patient = portal
+    _appointments(weekly_schedule(), patient, 12)
+    client.get("/scheduling/my/")
+    with exactly(8):
+        assert client.get("/scheduling/my/").status_code == 200
+
+
+def test_a_doctor_s_dashboard_runs_4_queries(client_for):
+    # session, user, today's appointments (one aggregate), open encounters (one aggregate)
+    schedule = weekly_schedule()
+    client = client_for(Role.DOCTOR, user=schedule.practitioner)
+    _appointments(schedule, PatientFactory(), 6)
+    EncounterFactory.create_batch(3, practitioner=schedule.practitioner)
+    client.get("/dashboard/")
+    with exactly(4):
+        assert client.get("/dashboard/").status_code == 200
+
+
+def test_the_patient_search_page_runs_7_queries(client_for):
+    # session, user, name-token count, matching ids, the patients, audit of the search and of
+    # the patients shown (one insert each)
+    client = client_for(Role.RECEPTIONIST)
+    for _ in range(30):
+        PatientFactory(family_name="Budgetson")
+    client.get("/patients/", {"q": "budgetson"})
+    with exactly(7):
+        assert client.get("/patients/", {"q": "budgetson"}).status_code == 200
+
+
+def test_the_chart_runs_15_queries(client_for):
+    # session, user, patient, audit row, then one query per list: allergies, appointments,
+    # problems, medications, vitals, lab results, encounters, notes, amendments, attachments,
+    # identifiers
+    patient = PatientFactory()
+    for _ in range(3):
+        encounter = EncounterFactory(patient=patient)
+        VitalsFactory(encounter=encounter)
+        NoteFactory(encounter=encounter, patient=patient)
+        PrescriptionFactory(encounter=encounter, patient=patient)
+    AllergyFactory.create_batch(2, patient=patient)
+    client = client_for(Role.DOCTOR)
+    client.get(f"/patients/{patient.pk}/")
+    with exactly(15):
+        assert client.get(f"/patients/{patient.pk}/").status_code == 200
