@@ -419,7 +419,9 @@ class ClinicalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         parsed = body(data=self.request.data)
         parsed.is_valid(raise_exception=True)
         data = dict(parsed.validated_data)
-        obj = service(actor=self.request.user, **target(self.request, data), **data)
+        return self.created(service(actor=self.request.user, **target(self.request, data), **data))
+
+    def created(self, obj) -> Response:
         return Response(self.output(obj).data, status=201)
 
 

@@ -92,6 +92,29 @@ class Encounter(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} encounter {self.started_at:%Y-%m-%d}"
 
+    # The status each move starts from. Pages offer a move when the encounter is there
+    # (`can_start`, `can_close`); the service's conditional update moves only from there.
+    MOVES_FROM = {
+        EncounterStatus.IN_PROGRESS: EncounterStatus.OPENED,
+        EncounterStatus.CLOSED: EncounterStatus.IN_PROGRESS,
+    }
+
+    def can_move_to(self, status: EncounterStatus) -> bool:
+        return self.status == self.MOVES_FROM[status]
+
+    @property
+    def can_start(self) -> bool:
+        return self.can_move_to(EncounterStatus.IN_PROGRESS)
+
+    @property
+    def can_close(self) -> bool:
+        return self.can_move_to(EncounterStatus.CLOSED)
+
+    @property
+    def accepts_entries(self) -> bool:
+        """Vitals, diagnoses, prescriptions, notes, orders and documents are added until closed."""
+        return self.status != EncounterStatus.CLOSED
+
     @property
     def treating(self) -> str:
         return self.practitioner.full_name if self.practitioner_id else self.practitioner_name
@@ -314,6 +337,10 @@ class Prescription(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.drug} {self.strength}".strip()
 
+    @property
+    def can_stop(self) -> bool:
+        return self.status == PrescriptionStatus.ACTIVE
+
 
 class ClinicalNote(TimeStampedModel):
     """A SOAP note. Once signed it is read-only (service, conditional update and a database
@@ -353,6 +380,10 @@ class ClinicalNote(TimeStampedModel):
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+    def written_by(self, user) -> bool:
+        """Only the author edits or signs a draft."""
+        return self.author_id == getattr(user, "pk", None)
 
 
 class NoteAmendment(models.Model):
@@ -430,6 +461,15 @@ class LabOrder(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.test_name} ({self.get_status_display()})"
+
+    @property
+    def can_collect(self) -> bool:
+        return self.status == LabOrderStatus.ORDERED
+
+    @property
+    def accepts_results(self) -> bool:
+        """Results are entered once the specimen is collected (and corrected after)."""
+        return self.status != LabOrderStatus.ORDERED
 
 
 class LabFlag(models.TextChoices):

@@ -60,7 +60,7 @@ def _check_encounter(encounter: Encounter | None, patient: Patient) -> None:
         return
     if encounter.patient_id != patient.pk:
         raise DomainError("The encounter belongs to another patient.", code="wrong_patient")
-    if encounter.status == EncounterStatus.CLOSED:
+    if not encounter.accepts_entries:
         raise Conflict("The encounter is closed.", code="encounter_closed")
 
 
@@ -136,12 +136,6 @@ def encounter_open(
     return encounter
 
 
-_NEXT_STATUS = {
-    EncounterStatus.IN_PROGRESS: EncounterStatus.OPENED,
-    EncounterStatus.CLOSED: EncounterStatus.IN_PROGRESS,
-}
-
-
 def _encounter_move(*, actor, encounter: Encounter, to: EncounterStatus) -> Encounter:
     now = timezone.now()
     changes = {"status": to, "updated_at": now}
@@ -150,7 +144,9 @@ def _encounter_move(*, actor, encounter: Encounter, to: EncounterStatus) -> Enco
     with transaction.atomic():
         # Conditional update: only the expected previous status moves, so two clicks cannot
         # close twice or reopen a closed encounter.
-        moved = Encounter.objects.filter(pk=encounter.pk, status=_NEXT_STATUS[to]).update(**changes)
+        moved = Encounter.objects.filter(pk=encounter.pk, status=Encounter.MOVES_FROM[to]).update(
+            **changes
+        )
         if not moved:
             current = Encounter.objects.get(pk=encounter.pk).get_status_display()
             raise Conflict(
@@ -524,7 +520,7 @@ def note_update(*, actor: User, note: ClinicalNote, **fields) -> ClinicalNote:
     unknown = set(fields) - set(NOTE_FIELDS)
     if unknown:
         raise DomainError(f"Unknown note fields: {', '.join(sorted(unknown))}.")
-    if note.author_id != actor.pk:
+    if not note.written_by(actor):
         raise DomainError("Only the author edits a draft note.", code="not_author")
     with transaction.atomic():
         changed = ClinicalNote.objects.filter(pk=note.pk, signed_at__isnull=True).update(
@@ -546,7 +542,7 @@ def note_update(*, actor: User, note: ClinicalNote, **fields) -> ClinicalNote:
 def note_sign(*, actor: User, note: ClinicalNote) -> ClinicalNote:
     """The author signs their own draft note; from then on it is read-only."""
     require(actor, Perm.CLINICAL_WRITE)
-    if note.author_id != getattr(actor, "pk", None):
+    if not note.written_by(actor):
         raise DomainError("Only the author signs a draft note.", code="not_author")
     with transaction.atomic():
         signed = ClinicalNote.objects.filter(pk=note.pk, signed_at__isnull=True).update(
@@ -567,7 +563,7 @@ def note_amend(*, actor: User, note: ClinicalNote, text: str, reason: str = "") 
         raise DomainError("Write the amendment.", fields={"text": "This field is required."})
     with transaction.atomic():
         locked = ClinicalNote.objects.select_for_update().get(pk=note.pk)
-        if locked.signed_at is None:
+        if not locked.is_signed:
             raise Conflict("A draft note is edited, not amended.", code="note_not_signed")
         amendment = NoteAmendment.objects.create(
             note=locked, author=actor, text=text, reason=reason
@@ -700,7 +696,7 @@ def lab_result_record(
     try:
         with transaction.atomic():
             locked = LabOrder.objects.select_for_update().select_related("patient").get(pk=order.pk)
-            if locked.status == LabOrderStatus.ORDERED:
+            if not locked.accepts_results:
                 raise Conflict(
                     "Collect the specimen before entering results.", code="not_collected"
                 )
