@@ -6,8 +6,6 @@ patient shown). A patient token asking about
 anyone else gets 404.
 """
 
-from decimal import Decimal
-
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -38,6 +36,7 @@ from hms.clinical.models import (
     Vitals,
 )
 from hms.clinical.selectors import Area
+from hms.clinical.vitals import DECIMAL_PLACES, VITAL_SIGNS, VitalSign, blood_pressure_error
 from hms.core.audit import audit_record_patients
 from hms.core.errors import DomainError
 from hms.core.models import Department
@@ -107,43 +106,26 @@ class VitalsOut(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+def _vital_field(sign: VitalSign) -> serializers.Field:
+    limits = {"min_value": sign.low, "max_value": sign.high, "required": False, "allow_null": True}
+    if sign.max_digits:
+        return serializers.DecimalField(
+            max_digits=sign.max_digits, decimal_places=DECIMAL_PLACES, **limits
+        )
+    return serializers.IntegerField(**limits)
+
+
 class VitalsIn(serializers.Serializer):
+    """The encounter, and one field per vital sign of `vitals.VITAL_SIGNS` (its possible range)."""
+
     encounter = serializers.UUIDField()
-    temperature_c = serializers.DecimalField(
-        max_digits=4, decimal_places=1, min_value=25, max_value=45, required=False, allow_null=True
-    )
-    pulse_per_min = serializers.IntegerField(
-        min_value=20, max_value=300, required=False, allow_null=True
-    )
-    systolic_mmhg = serializers.IntegerField(
-        min_value=40, max_value=300, required=False, allow_null=True
-    )
-    diastolic_mmhg = serializers.IntegerField(
-        min_value=20, max_value=200, required=False, allow_null=True
-    )
-    respiratory_rate_per_min = serializers.IntegerField(
-        min_value=2, max_value=80, required=False, allow_null=True
-    )
-    spo2_percent = serializers.IntegerField(
-        min_value=40, max_value=100, required=False, allow_null=True
-    )
-    weight_kg = serializers.DecimalField(
-        max_digits=5,
-        decimal_places=1,
-        min_value=Decimal("0.2"),
-        max_value=500,
-        required=False,
-        allow_null=True,
-    )
-    height_cm = serializers.DecimalField(
-        max_digits=4, decimal_places=1, min_value=20, max_value=272, required=False,
-        allow_null=True,
-    )  # fmt: skip
+
+    def get_fields(self):
+        return super().get_fields() | {sign.field: _vital_field(sign) for sign in VITAL_SIGNS}
 
     def validate(self, data):
-        systolic, diastolic = data.get("systolic_mmhg"), data.get("diastolic_mmhg")
-        if systolic is not None and diastolic is not None and systolic <= diastolic:
-            raise serializers.ValidationError({"diastolic_mmhg": "Must be below systolic."})
+        if message := blood_pressure_error(data):
+            raise serializers.ValidationError({"diastolic_mmhg": message})
         return data
 
 
@@ -351,11 +333,32 @@ class Icd10Out(serializers.Serializer):
 # --- Views ----------------------------------------------------------------------------------------
 
 
-def _encounter_for_write(encounter_id) -> Encounter:
-    encounter = Encounter.objects.select_related("patient").filter(pk=encounter_id).first()
+def _on_encounter(request, data: dict) -> dict:
+    """The record is written in the body's `encounter`, for that encounter's patient."""
+    encounter = Encounter.objects.select_related("patient").filter(pk=data.pop("encounter")).first()
     if encounter is None:
         raise DomainError("No such encounter.", fields={"encounter": "No such encounter."})
-    return encounter
+    return {"patient": encounter.patient, "encounter": encounter}
+
+
+def _on_patient(action: str):
+    """The record is written for the body's `patient`, read through the access check."""
+
+    def target(request, data: dict) -> dict:
+        patient_id = data.pop("patient").pk
+        return {
+            "patient": patient_get_for_user(user=request.user, patient_id=patient_id, action=action)
+        }
+
+    return target
+
+
+def _on_lab_order(request, data: dict) -> dict:
+    """The result is written on the body's lab `order`."""
+    order = LabOrder.objects.filter(pk=data.pop("order")).first()
+    if order is None:
+        raise DomainError("No such lab order.", fields={"order": "No such lab order."})
+    return {"order": order}
 
 
 class ClinicalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -410,7 +413,15 @@ class ClinicalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             user=self.request.user, model=self.model, pk=pk, queryset=queryset
         )
 
-    def created(self, obj):
+    def create_with(self, body: type[serializers.Serializer], service, target) -> Response:
+        """Every create: validate the body, find what the record is written on (`target`),
+        call the service as the requesting user, answer 201 with the new record."""
+        parsed = body(data=self.request.data)
+        parsed.is_valid(raise_exception=True)
+        data = dict(parsed.validated_data)
+        return self.created(service(actor=self.request.user, **target(self.request, data), **data))
+
+    def created(self, obj) -> Response:
         return Response(self.output(obj).data, status=201)
 
 
@@ -437,13 +448,9 @@ class EncounterViewSet(ClinicalViewSet):
 
     @extend_schema(request=EncounterIn, responses={201: EncounterOut})
     def create(self, request):
-        body = EncounterIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        patient = patient_get_for_user(
-            user=request.user, patient_id=data.pop("patient").pk, action="encounter.open_form"
+        return self.create_with(
+            EncounterIn, services.encounter_open, _on_patient("encounter.open_form")
         )
-        return self.created(services.encounter_open(actor=request.user, patient=patient, **data))
 
     @extend_schema(request=None, responses=EncounterOut)
     @action(detail=True, methods=["post"])
@@ -477,15 +484,7 @@ class VitalsViewSet(ClinicalViewSet):
 
     @extend_schema(request=VitalsIn, responses={201: VitalsOut})
     def create(self, request):
-        body = VitalsIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        encounter = _encounter_for_write(data.pop("encounter"))
-        return self.created(
-            services.vitals_record(
-                actor=request.user, patient=encounter.patient, encounter=encounter, **data
-            )
-        )
+        return self.create_with(VitalsIn, services.vitals_record, _on_encounter)
 
 
 class DiagnosisViewSet(ClinicalViewSet):
@@ -503,15 +502,7 @@ class DiagnosisViewSet(ClinicalViewSet):
 
     @extend_schema(request=DiagnosisIn, responses={201: DiagnosisOut})
     def create(self, request):
-        body = DiagnosisIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        encounter = _encounter_for_write(data.pop("encounter"))
-        return self.created(
-            services.diagnosis_add(
-                actor=request.user, patient=encounter.patient, encounter=encounter, **data
-            )
-        )
+        return self.create_with(DiagnosisIn, services.diagnosis_add, _on_encounter)
 
 
 class AllergyViewSet(ClinicalViewSet):
@@ -541,13 +532,9 @@ class AllergyViewSet(ClinicalViewSet):
 
     @extend_schema(request=AllergyIn, responses={201: AllergyOut})
     def create(self, request):
-        body = AllergyIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        patient = patient_get_for_user(
-            user=request.user, patient_id=data.pop("patient").pk, action="allergy.record_form"
+        return self.create_with(
+            AllergyIn, services.allergy_record, _on_patient("allergy.record_form")
         )
-        return self.created(services.allergy_record(actor=request.user, patient=patient, **data))
 
 
 @extend_schema_view(list=extend_schema(parameters=[PATIENT_PARAM, STATUS_PARAM]))
@@ -584,15 +571,7 @@ class PrescriptionViewSet(ClinicalViewSet):
 
     @extend_schema(request=PrescriptionIn, responses={201: PrescriptionOut})
     def create(self, request):
-        body = PrescriptionIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        encounter = _encounter_for_write(data.pop("encounter"))
-        return self.created(
-            services.prescription_create(
-                actor=request.user, patient=encounter.patient, encounter=encounter, **data
-            )
-        )
+        return self.create_with(PrescriptionIn, services.prescription_create, _on_encounter)
 
 
 class NoteViewSet(ClinicalViewSet):
@@ -614,15 +593,7 @@ class NoteViewSet(ClinicalViewSet):
 
     @extend_schema(request=NoteIn, responses={201: NoteOut})
     def create(self, request):
-        body = NoteIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        encounter = _encounter_for_write(data.pop("encounter"))
-        return self.created(
-            services.note_create(
-                actor=request.user, patient=encounter.patient, encounter=encounter, **data
-            )
-        )
+        return self.create_with(NoteIn, services.note_create, _on_encounter)
 
     @extend_schema(request=NoteUpdateIn, responses=NoteOut)
     def partial_update(self, request, pk=None):
@@ -676,15 +647,7 @@ class LabOrderViewSet(ClinicalViewSet):
 
     @extend_schema(request=LabOrderIn, responses={201: LabOrderOut})
     def create(self, request):
-        body = LabOrderIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        encounter = _encounter_for_write(data.pop("encounter"))
-        return self.created(
-            services.lab_order_create(
-                actor=request.user, patient=encounter.patient, encounter=encounter, **data
-            )
-        )
+        return self.create_with(LabOrderIn, services.lab_order_create, _on_encounter)
 
     @extend_schema(request=None, responses=LabOrderOut)
     @action(detail=True, methods=["post"])
@@ -713,13 +676,7 @@ class LabResultViewSet(ClinicalViewSet):
 
     @extend_schema(request=LabResultIn, responses={201: LabResultOut})
     def create(self, request):
-        body = LabResultIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        order = LabOrder.objects.filter(pk=data.pop("order")).first()
-        if order is None:
-            raise DomainError("No such lab order.", fields={"order": "No such lab order."})
-        return self.created(services.lab_result_record(actor=request.user, order=order, **data))
+        return self.create_with(LabResultIn, services.lab_result_record, _on_lab_order)
 
     @extend_schema(request=None, responses=LabResultOut)
     @action(detail=True, methods=["post"])

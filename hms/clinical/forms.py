@@ -9,6 +9,7 @@ from hms.clinical.models import (
     LabPriority,
 )
 from hms.clinical.rules import lab_test_choices
+from hms.clinical.vitals import DECIMAL_PLACES, VITAL_SIGNS, VitalSign, blood_pressure_error
 from hms.core.models import Department
 from hms.core.permissions import CLINICAL_ROLES
 
@@ -27,48 +28,29 @@ class EncounterOpenForm(forms.Form):
     reason = forms.CharField(max_length=300, required=False)
 
 
+def _vital_field(sign: VitalSign) -> forms.Field:
+    limits = {"label": sign.label, "min_value": sign.low, "max_value": sign.high, "required": False}
+    if sign.max_digits:
+        return forms.DecimalField(
+            max_digits=sign.max_digits, decimal_places=DECIMAL_PLACES, **limits
+        )
+    return forms.IntegerField(**limits)
+
+
 class VitalsForm(forms.Form):
-    temperature_c = forms.DecimalField(
-        label="Temperature (°C)",
-        max_digits=4,
-        decimal_places=1,
-        min_value=25,
-        max_value=45,
-        required=False,
-    )
-    pulse_per_min = forms.IntegerField(
-        label="Pulse (/min)", min_value=20, max_value=300, required=False
-    )
-    systolic_mmhg = forms.IntegerField(
-        label="Systolic (mmHg)", min_value=40, max_value=300, required=False
-    )
-    diastolic_mmhg = forms.IntegerField(
-        label="Diastolic (mmHg)", min_value=20, max_value=200, required=False
-    )
-    respiratory_rate_per_min = forms.IntegerField(
-        label="Respiratory rate (/min)", min_value=2, max_value=80, required=False
-    )
-    spo2_percent = forms.IntegerField(label="SpO₂ (%)", min_value=40, max_value=100, required=False)
-    weight_kg = forms.DecimalField(
-        label="Weight (kg)",
-        max_digits=5,
-        decimal_places=1,
-        min_value=0.2,
-        max_value=500,
-        required=False,
-    )
-    height_cm = forms.DecimalField(
-        label="Height (cm)", max_digits=4, decimal_places=1, min_value=20, max_value=272,
-        required=False,
-    )  # fmt: skip
+    """One field per vital sign of `vitals.VITAL_SIGNS`, with its possible range."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for sign in VITAL_SIGNS:
+            self.fields[sign.field] = _vital_field(sign)
 
     def clean(self):
         data = super().clean()
         if not any(v is not None for v in data.values()):
             raise forms.ValidationError("Enter at least one measurement.")
-        systolic, diastolic = data.get("systolic_mmhg"), data.get("diastolic_mmhg")
-        if systolic is not None and diastolic is not None and systolic <= diastolic:
-            self.add_error("diastolic_mmhg", "Diastolic must be below systolic.")
+        if message := blood_pressure_error(data):
+            self.add_error("diastolic_mmhg", message)
         return data
 
 

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from hms.clinical.vitals import VITAL_SIGNS, VITAL_UNITS, VitalSign
 from hms.core.models import Department, TimeStampedModel
 from hms.patients.models import Patient
 
@@ -91,31 +92,45 @@ class Encounter(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} encounter {self.started_at:%Y-%m-%d}"
 
+    # The status each move starts from. Pages offer a move when the encounter is there
+    # (`can_start`, `can_close`); the service's conditional update moves only from there.
+    MOVES_FROM = {
+        EncounterStatus.IN_PROGRESS: EncounterStatus.OPENED,
+        EncounterStatus.CLOSED: EncounterStatus.IN_PROGRESS,
+    }
+
+    def can_move_to(self, status: EncounterStatus) -> bool:
+        return self.status == self.MOVES_FROM[status]
+
+    @property
+    def can_start(self) -> bool:
+        return self.can_move_to(EncounterStatus.IN_PROGRESS)
+
+    @property
+    def can_close(self) -> bool:
+        return self.can_move_to(EncounterStatus.CLOSED)
+
+    @property
+    def accepts_entries(self) -> bool:
+        """Vitals, diagnoses, prescriptions, notes, orders and documents are added until closed."""
+        return self.status != EncounterStatus.CLOSED
+
     @property
     def treating(self) -> str:
         return self.practitioner.full_name if self.practitioner_id else self.practitioner_name
-
-
-# Units as stored (UCUM codes), shown beside each value.
-VITAL_UNITS = {
-    "temperature_c": "Cel",
-    "pulse_per_min": "/min",
-    "systolic_mmhg": "mm[Hg]",
-    "diastolic_mmhg": "mm[Hg]",
-    "respiratory_rate_per_min": "/min",
-    "spo2_percent": "%",
-    "weight_kg": "kg",
-    "height_cm": "cm",
-    "bmi": "kg/m2",
-}
 
 
 def _vital_units() -> dict:
     return dict(VITAL_UNITS)
 
 
-def _between(field: str, low, high) -> Q:
-    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": low, f"{field}__lte": high})
+def _vital_possible(sign: VitalSign) -> models.CheckConstraint:
+    field = sign.field
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__isnull": True})
+        | Q(**{f"{field}__gte": sign.low, f"{field}__lte": sign.high}),
+        name=f"vitals_{sign.name}_possible",
+    )
 
 
 class Vitals(TimeStampedModel):
@@ -148,36 +163,12 @@ class Vitals(TimeStampedModel):
         indexes = [models.Index(fields=["patient", "-recorded_at"])]
         constraints = [
             # Values no living person can have are refused by the database itself.
-            models.CheckConstraint(
-                condition=_between("temperature_c", 25, 45), name="vitals_temperature_possible"
-            ),
-            models.CheckConstraint(
-                condition=_between("pulse_per_min", 20, 300), name="vitals_pulse_possible"
-            ),
-            models.CheckConstraint(
-                condition=_between("systolic_mmhg", 40, 300), name="vitals_systolic_possible"
-            ),
-            models.CheckConstraint(
-                condition=_between("diastolic_mmhg", 20, 200), name="vitals_diastolic_possible"
-            ),
+            *(_vital_possible(sign) for sign in VITAL_SIGNS),
             models.CheckConstraint(
                 condition=Q(systolic_mmhg__isnull=True)
                 | Q(diastolic_mmhg__isnull=True)
                 | Q(systolic_mmhg__gt=F("diastolic_mmhg")),
                 name="vitals_systolic_above_diastolic",
-            ),
-            models.CheckConstraint(
-                condition=_between("respiratory_rate_per_min", 2, 80),
-                name="vitals_respiratory_rate_possible",
-            ),
-            models.CheckConstraint(
-                condition=_between("spo2_percent", 40, 100), name="vitals_spo2_possible"
-            ),
-            models.CheckConstraint(
-                condition=_between("weight_kg", 0.2, 500), name="vitals_weight_possible"
-            ),
-            models.CheckConstraint(
-                condition=_between("height_cm", 20, 272), name="vitals_height_possible"
             ),
         ]
 
@@ -346,6 +337,10 @@ class Prescription(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.drug} {self.strength}".strip()
 
+    @property
+    def can_stop(self) -> bool:
+        return self.status == PrescriptionStatus.ACTIVE
+
 
 class ClinicalNote(TimeStampedModel):
     """A SOAP note. Once signed it is read-only (service, conditional update and a database
@@ -385,6 +380,10 @@ class ClinicalNote(TimeStampedModel):
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+    def written_by(self, user) -> bool:
+        """Only the author edits or signs a draft."""
+        return self.author_id == getattr(user, "pk", None)
 
 
 class NoteAmendment(models.Model):
@@ -462,6 +461,15 @@ class LabOrder(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.test_name} ({self.get_status_display()})"
+
+    @property
+    def can_collect(self) -> bool:
+        return self.status == LabOrderStatus.ORDERED
+
+    @property
+    def accepts_results(self) -> bool:
+        """Results are entered once the specimen is collected (and corrected after)."""
+        return self.status != LabOrderStatus.ORDERED
 
 
 class LabFlag(models.TextChoices):
@@ -585,22 +593,3 @@ class Attachment(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.original_name
-
-
-class MergeMove(models.Model):
-    """A clinical row that a patient merge moved to the surviving record, so an unmerge can move
-    exactly those rows back."""
-
-    merge_id = models.CharField(max_length=64, db_index=True)
-    model = models.CharField(max_length=40)
-    object_id = models.CharField(max_length=64)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["merge_id", "model", "object_id"], name="merge_move_once"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.model} {self.object_id} (merge {self.merge_id})"

@@ -31,12 +31,12 @@ from hms.clinical.models import (
     LabOrder,
     LabOrderStatus,
     LabResult,
-    MergeMove,
     NoteAmendment,
     Prescription,
     PrescriptionStatus,
     Vitals,
 )
+from hms.clinical.vitals import VITAL_FIELDS
 from hms.core.access import require
 from hms.core.audit import audit_record
 from hms.core.errors import Conflict, DomainError
@@ -60,7 +60,7 @@ def _check_encounter(encounter: Encounter | None, patient: Patient) -> None:
         return
     if encounter.patient_id != patient.pk:
         raise DomainError("The encounter belongs to another patient.", code="wrong_patient")
-    if encounter.status == EncounterStatus.CLOSED:
+    if not encounter.accepts_entries:
         raise Conflict("The encounter is closed.", code="encounter_closed")
 
 
@@ -136,12 +136,6 @@ def encounter_open(
     return encounter
 
 
-_NEXT_STATUS = {
-    EncounterStatus.IN_PROGRESS: EncounterStatus.OPENED,
-    EncounterStatus.CLOSED: EncounterStatus.IN_PROGRESS,
-}
-
-
 def _encounter_move(*, actor, encounter: Encounter, to: EncounterStatus) -> Encounter:
     now = timezone.now()
     changes = {"status": to, "updated_at": now}
@@ -150,7 +144,9 @@ def _encounter_move(*, actor, encounter: Encounter, to: EncounterStatus) -> Enco
     with transaction.atomic():
         # Conditional update: only the expected previous status moves, so two clicks cannot
         # close twice or reopen a closed encounter.
-        moved = Encounter.objects.filter(pk=encounter.pk, status=_NEXT_STATUS[to]).update(**changes)
+        moved = Encounter.objects.filter(pk=encounter.pk, status=Encounter.MOVES_FROM[to]).update(
+            **changes
+        )
         if not moved:
             current = Encounter.objects.get(pk=encounter.pk).get_status_display()
             raise Conflict(
@@ -182,17 +178,6 @@ def encounter_close(*, actor: User, encounter: Encounter) -> Encounter:
 
 
 # --- Vitals ------------------------------------------------------------------------------------
-
-VITAL_FIELDS = (
-    "temperature_c",
-    "pulse_per_min",
-    "systolic_mmhg",
-    "diastolic_mmhg",
-    "respiratory_rate_per_min",
-    "spo2_percent",
-    "weight_kg",
-    "height_cm",
-)
 
 
 def vitals_record(
@@ -535,7 +520,7 @@ def note_update(*, actor: User, note: ClinicalNote, **fields) -> ClinicalNote:
     unknown = set(fields) - set(NOTE_FIELDS)
     if unknown:
         raise DomainError(f"Unknown note fields: {', '.join(sorted(unknown))}.")
-    if note.author_id != actor.pk:
+    if not note.written_by(actor):
         raise DomainError("Only the author edits a draft note.", code="not_author")
     with transaction.atomic():
         changed = ClinicalNote.objects.filter(pk=note.pk, signed_at__isnull=True).update(
@@ -557,7 +542,7 @@ def note_update(*, actor: User, note: ClinicalNote, **fields) -> ClinicalNote:
 def note_sign(*, actor: User, note: ClinicalNote) -> ClinicalNote:
     """The author signs their own draft note; from then on it is read-only."""
     require(actor, Perm.CLINICAL_WRITE)
-    if note.author_id != getattr(actor, "pk", None):
+    if not note.written_by(actor):
         raise DomainError("Only the author signs a draft note.", code="not_author")
     with transaction.atomic():
         signed = ClinicalNote.objects.filter(pk=note.pk, signed_at__isnull=True).update(
@@ -578,7 +563,7 @@ def note_amend(*, actor: User, note: ClinicalNote, text: str, reason: str = "") 
         raise DomainError("Write the amendment.", fields={"text": "This field is required."})
     with transaction.atomic():
         locked = ClinicalNote.objects.select_for_update().get(pk=note.pk)
-        if locked.signed_at is None:
+        if not locked.is_signed:
             raise Conflict("A draft note is edited, not amended.", code="note_not_signed")
         amendment = NoteAmendment.objects.create(
             note=locked, author=actor, text=text, reason=reason
@@ -711,7 +696,7 @@ def lab_result_record(
     try:
         with transaction.atomic():
             locked = LabOrder.objects.select_for_update().select_related("patient").get(pk=order.pk)
-            if locked.status == LabOrderStatus.ORDERED:
+            if not locked.accepts_results:
                 raise Conflict(
                     "Collect the specimen before entering results.", code="not_collected"
                 )
@@ -929,9 +914,9 @@ def _open_encounter_on_check_in(
     )
 
 
-# Every clinical table with a patient column, by name (MergeMove rows name them).
+# Every clinical table with a patient column, by label (as a merge records them).
 MOVABLE = {
-    model.__name__: model
+    model._meta.label_lower: model
     for model in (
         Encounter,
         Vitals,
@@ -947,45 +932,41 @@ MOVABLE = {
 
 
 @subscribe("patient.merged")
-def _move_rows_on_merge(*, survivor, duplicate, merge_id, actor=None, **_) -> None:
-    """The duplicate's clinical rows move to the survivor; what moved is kept for an unmerge."""
-    merge_id = str(merge_id)
-    moves = []
-    for name, model in MOVABLE.items():
+def _move_rows_on_merge(*, survivor, duplicate, merge, actor=None, **_) -> None:
+    """The duplicate's clinical rows move to the survivor; the merge records which."""
+    rows = 0
+    for label, model in MOVABLE.items():
         ids = list(model.objects.filter(patient=duplicate).values_list("pk", flat=True))
         if not ids:
             continue
         model.objects.filter(pk__in=ids).update(patient=survivor)
-        moves += [MergeMove(merge_id=merge_id, model=name, object_id=str(pk)) for pk in ids]
-    MergeMove.objects.bulk_create(moves, ignore_conflicts=True)
+        merge.record_moved(label, ids)
+        rows += len(ids)
     audit_record(
         action="clinical.merge_move",
         actor=actor,
         object_type="patients.patient",
         object_id=str(survivor.pk),
         patient=survivor,
-        details={"merge_id": merge_id, "duplicate": str(duplicate.pk), "rows": len(moves)},
+        details={"merge_id": str(merge.pk), "duplicate": str(duplicate.pk), "rows": rows},
     )
 
 
 @subscribe("patient.unmerged")
-def _move_rows_back_on_unmerge(*, survivor, duplicate, merge_id, actor=None, **_) -> None:
+def _move_rows_back_on_unmerge(*, survivor, duplicate, merge, actor=None, **_) -> None:
     """Exactly the rows that the merge moved go back to the restored record."""
-    merge_id = str(merge_id)
-    moved = MergeMove.objects.filter(merge_id=merge_id)
-    by_model: dict[str, list[str]] = {}
-    for move in moved:
-        by_model.setdefault(move.model, []).append(move.object_id)
-    for name, ids in by_model.items():
-        MOVABLE[name].objects.filter(pk__in=ids, patient=survivor).update(patient=duplicate)
-    count = moved.delete()[0]
+    rows = 0
+    for label, model in MOVABLE.items():
+        ids = merge.moved_ids(label)
+        if ids:
+            rows += model.objects.filter(pk__in=ids, patient=survivor).update(patient=duplicate)
     audit_record(
         action="clinical.unmerge_move",
         actor=actor,
         object_type="patients.patient",
         object_id=str(duplicate.pk),
         patient=duplicate,
-        details={"merge_id": merge_id, "survivor": str(survivor.pk), "rows": count},
+        details={"merge_id": str(merge.pk), "survivor": str(survivor.pk), "rows": rows},
     )
 
 

@@ -15,7 +15,6 @@ from hms.clinical.models import (
     Attachment,
     ClinicalNote,
     Encounter,
-    EncounterStatus,
     LabOrder,
     LabOrderStatus,
     LabResult,
@@ -128,7 +127,7 @@ def encounter_detail(request, pk):
         pk,
         queryset=Encounter.objects.select_related("patient", "practitioner", "department"),
     )
-    if encounter.status != EncounterStatus.CLOSED:
+    if encounter.accepts_entries:
         icd10_warm()  # the diagnosis search on this page needs the code index
     return _encounter_page(request, encounter, tab=request.GET.get("tab", "vitals"))
 

@@ -204,9 +204,9 @@ class PatientNameWord(models.Model):
 class PatientMerge(TimeStampedModel):
     """Two records of one person joined: `duplicate` now points at `survivor`.
 
-    `moved` lists, per model label, the ids of the rows that moved from the duplicate to the
-    survivor (identifiers, the portal account, and whatever other apps' subscribers report), so
-    an administrator can undo the merge exactly.
+    Its `moves` (`PatientMergeMove`) name every row that moved from the duplicate to the survivor
+    (identifiers, the portal account, and the rows other apps' subscribers record), so an
+    administrator can undo the merge exactly.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -216,7 +216,6 @@ class PatientMerge(TimeStampedModel):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.CharField(max_length=300, blank=True)
-    moved = models.JSONField(default=dict, blank=True)
     undone_at = models.DateTimeField(null=True, blank=True)
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -245,10 +244,39 @@ class PatientMerge(TimeStampedModel):
         return self.undone_at is None
 
     def record_moved(self, label: str, ids) -> None:
-        """Subscribers of `patient.merged` call this with the ids of the rows they moved."""
-        bucket = self.moved.setdefault(label, [])
-        bucket.extend(str(i) for i in ids)
+        """Subscribers of `patient.merged` call this with the ids of the rows they moved
+        (`label`: the model's label, e.g. "clinical.encounter"); recording one twice is a no-op."""
+        PatientMergeMove.objects.bulk_create(
+            [PatientMergeMove(merge=self, label=label, object_id=str(pk)) for pk in ids],
+            ignore_conflicts=True,
+        )
 
     def moved_ids(self, label: str) -> list[str]:
         """Subscribers of `patient.unmerged` move these rows back to the duplicate."""
-        return list(self.moved.get(label, []))
+        return list(
+            self.moves.filter(label=label).order_by("pk").values_list("object_id", flat=True)
+        )
+
+    def moved_counts(self) -> dict[str, int]:
+        """How many rows of each model the merge moved."""
+        rows = self.moves.values("label").annotate(n=models.Count("pk")).order_by("label")
+        return {row["label"]: row["n"] for row in rows}
+
+
+class PatientMergeMove(models.Model):
+    """One row a merge moved from the duplicate to the survivor, named by model label and id:
+    the single record of what a merge moved, for every app, so an unmerge moves it back."""
+
+    merge = models.ForeignKey(PatientMerge, on_delete=models.CASCADE, related_name="moves")
+    label = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merge", "label", "object_id"], name="patient_merge_move_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.object_id} (merge {self.merge_id})"

@@ -318,7 +318,9 @@ def patient_merge(
                 "Both records have a portal account; deactivate one account first.",
                 code="two_portal_accounts",
             )
-        merge = PatientMerge(survivor=survivor, duplicate=duplicate, actor=actor, reason=reason)
+        merge = PatientMerge.objects.create(
+            survivor=survivor, duplicate=duplicate, actor=actor, reason=reason
+        )
         identifier_ids = list(duplicate.identifiers.values_list("pk", flat=True))
         PatientIdentifier.objects.filter(pk__in=identifier_ids).update(patient=survivor)
         merge.record_moved(IDENTIFIER_LABEL, identifier_ids)
@@ -335,7 +337,6 @@ def patient_merge(
         )
         # A merged record drops out of name search: it has no name tokens while merged.
         PatientNameToken.objects.filter(patient=duplicate).delete()
-        merge.save()
         emit(
             "patient.merged",
             survivor=survivor,
@@ -344,7 +345,7 @@ def patient_merge(
             merge_id=str(merge.pk),
             merge=merge,
         )
-        merge.save(update_fields=["moved", "updated_at"])
+        moved = merge.moved_counts()
         for patient, role in ((survivor, "survivor"), (duplicate, "duplicate")):
             audit_record(
                 action="patient.merge",
@@ -355,7 +356,7 @@ def patient_merge(
                     "role": role,
                     "survivor": str(survivor.pk),
                     "duplicate": str(duplicate.pk),
-                    "moved": {label: len(ids) for label, ids in merge.moved.items()},
+                    "moved": moved,
                     "reason": reason,
                 },
             )
@@ -367,7 +368,8 @@ def patient_merge(
 def patient_unmerge(*, actor: User, merge: PatientMerge) -> PatientMerge:
     """Undo a merge exactly: every row recorded as moved goes back to the duplicate, which
     reappears in search. Other apps move their rows back in their `patient.unmerged`
-    subscriber (`merge.moved_ids(label)`). Audited on both records."""
+    subscriber, each reading what it recorded with `merge.moved_ids(label)`. Audited on both
+    records."""
     require(actor, Perm.PATIENT_MERGE)
     with transaction.atomic():
         merge = PatientMerge.objects.select_for_update().get(pk=merge.pk)

@@ -21,12 +21,10 @@ def on_encounter_completed(*, encounter=None, appointment_id=None, actor=None, *
 
 
 @subscribe("patient.merged")
-def on_patient_merged(*, survivor, duplicate, actor=None, merge_id=None, **_):
-    services.appointments_move_for_merge(
-        actor=actor, survivor=survivor, duplicate=duplicate, merge_id=str(merge_id)
-    )
+def on_patient_merged(*, merge, actor=None, **_):
+    services.appointments_move_for_merge(actor=actor, merge=merge)
 
 
 @subscribe("patient.unmerged")
-def on_patient_unmerged(*, actor=None, merge_id=None, **_):
-    services.appointments_move_back_for_unmerge(actor=actor, merge_id=str(merge_id))
+def on_patient_unmerged(*, merge, actor=None, **_):
+    services.appointments_move_back_for_unmerge(actor=actor, merge=merge)

@@ -274,17 +274,6 @@ class Appointment(TimeStampedModel):
         return self.FHIR_STATUS[AppointmentStatus(self.status)]
 
 
-class MergeMove(models.Model):
-    """Which appointments a patient merge moved, so that undoing the merge moves them back."""
-
-    merge_id = models.CharField(max_length=64, db_index=True)
-    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="+")
-    from_patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+")
-
-    def __str__(self) -> str:
-        return f"merge {self.merge_id}: {self.appointment_id}"
-
-
 class WaitlistStatus(models.TextChoices):
     WAITING = "waiting", "Waiting"
     OFFERED = "offered", "Offered a slot"

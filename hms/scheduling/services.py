@@ -27,7 +27,7 @@ from hms.core.mail import email_after_commit
 from hms.core.models import Department
 from hms.core.notifications import notify
 from hms.core.permissions import Perm, Role, user_has_perm
-from hms.patients.models import Patient
+from hms.patients.models import Patient, PatientMerge
 from hms.scheduling import slots as slot_engine
 from hms.scheduling.models import (
     RELEASED_STATUSES,
@@ -35,7 +35,6 @@ from hms.scheduling.models import (
     AppointmentStatus,
     BookingChannel,
     BookingKind,
-    MergeMove,
     Reminder,
     ReminderKind,
     ReminderOptOut,
@@ -602,11 +601,16 @@ def appointment_complete(*, actor: User, appointment_id, encounter=None) -> bool
         )
 
 
-def appointments_move_for_merge(*, actor: User, survivor, duplicate, merge_id: str) -> int:
-    """A patient merge moves the duplicate's appointments to the survivor. Where the survivor is
-    already booked at the same time, the duplicate's appointment is cancelled instead."""
+APPOINTMENT_LABEL = Appointment._meta.label_lower
+
+
+def appointments_move_for_merge(*, actor: User, merge: PatientMerge) -> int:
+    """A patient merge moves the duplicate's appointments to the survivor (recorded on the
+    merge). Where the survivor is already booked at the same time, the duplicate's appointment
+    is cancelled instead."""
     require(actor, Perm.PATIENT_MERGE)
-    moved = 0
+    survivor, duplicate = merge.survivor, merge.duplicate
+    moved = []
     with transaction.atomic():
         for appointment in Appointment.objects.select_for_update().filter(patient=duplicate):
             clash = (
@@ -623,33 +627,33 @@ def appointments_move_for_merge(*, actor: User, survivor, duplicate, merge_id: s
                     cancelled_at=timezone.now(),
                     cancel_reason="Duplicate booking found when patient records were merged",
                 )
-            MergeMove.objects.create(
-                merge_id=str(merge_id), appointment=appointment, from_patient=duplicate
-            )
-            Appointment.objects.filter(pk=appointment.pk).update(patient=survivor)
-            moved += 1
+            moved.append(appointment.pk)
+        Appointment.objects.filter(pk__in=moved).update(patient=survivor)
+        merge.record_moved(APPOINTMENT_LABEL, moved)
         audit_record(
             action="appointment.merge_move",
             actor=actor,
             patient=survivor,
-            details={"merge_id": str(merge_id), "duplicate": str(duplicate.pk), "moved": moved},
+            details={
+                "merge_id": str(merge.pk),
+                "duplicate": str(duplicate.pk),
+                "moved": len(moved),
+            },
         )
-    return moved
+    return len(moved)
 
 
-def appointments_move_back_for_unmerge(*, actor: User, merge_id: str) -> int:
+def appointments_move_back_for_unmerge(*, actor: User, merge: PatientMerge) -> int:
     """Undoing a merge moves the appointments it moved back to their first patient."""
     require(actor, Perm.PATIENT_MERGE)
-    count = 0
     with transaction.atomic():
-        for move in MergeMove.objects.filter(merge_id=str(merge_id)):
-            Appointment.objects.filter(pk=move.appointment_id).update(patient=move.from_patient_id)
-            count += 1
-        MergeMove.objects.filter(merge_id=str(merge_id)).delete()
+        count = Appointment.objects.filter(pk__in=merge.moved_ids(APPOINTMENT_LABEL)).update(
+            patient=merge.duplicate_id
+        )
         audit_record(
             action="appointment.unmerge_move",
             actor=actor,
-            details={"merge_id": str(merge_id), "moved": count},
+            details={"merge_id": str(merge.pk), "moved": count},
         )
     return count
 

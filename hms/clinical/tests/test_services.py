@@ -11,7 +11,6 @@ from hms.clinical.models import (
     Encounter,
     EncounterStatus,
     LabOrderStatus,
-    MergeMove,
     NoteAmendment,
     Prescription,
     Vitals,
@@ -27,6 +26,7 @@ from hms.core.errors import Conflict, DomainError
 from hms.core.events import emit, subscribe
 from hms.core.models import AuditEvent
 from hms.core.permissions import Role
+from hms.patients.models import PatientMerge
 from hms.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -378,20 +378,20 @@ def test_files_over_ten_megabytes_are_refused(encounter, doctor, settings, tmp_p
 
 def test_a_merge_moves_the_duplicates_rows_and_an_unmerge_moves_exactly_those_back(doctor):
     survivor, duplicate = PatientFactory(), PatientFactory()
+    merge = PatientMerge.objects.create(survivor=survivor, duplicate=duplicate)
     kept = EncounterFactory(patient=survivor)
     moved = EncounterFactory(patient=duplicate)
     note = NoteFactory(encounter=moved, patient=duplicate, signed_at=timezone.now(),
                        signed_by=doctor)  # fmt: skip
-    emit("patient.merged", survivor=survivor, duplicate=duplicate, actor=doctor, merge_id="m1")
+    emit("patient.merged", survivor=survivor, duplicate=duplicate, actor=doctor, merge=merge)
     assert Encounter.objects.filter(patient=survivor).count() == 2
     assert ClinicalNote.objects.get(pk=note.pk).patient == survivor
-    assert MergeMove.objects.filter(merge_id="m1").count() == 2
+    assert merge.moved_counts() == {"clinical.encounter": 1, "clinical.clinicalnote": 1}
     later = EncounterFactory(patient=survivor)  # recorded after the merge: stays
-    emit("patient.unmerged", survivor=survivor, duplicate=duplicate, actor=doctor, merge_id="m1")
+    emit("patient.unmerged", survivor=survivor, duplicate=duplicate, actor=doctor, merge=merge)
     assert set(Encounter.objects.filter(patient=duplicate)) == {moved}
     assert set(Encounter.objects.filter(patient=survivor)) == {kept, later}
     assert ClinicalNote.objects.get(pk=note.pk).patient == duplicate
-    assert not MergeMove.objects.exists()
     assert audited(survivor, "clinical.merge_move") and audited(duplicate, "clinical.unmerge_move")
 
 

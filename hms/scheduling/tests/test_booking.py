@@ -8,6 +8,7 @@ from django.utils import timezone
 from hms.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from hms.core.events import subscribe
 from hms.core.permissions import Role
+from hms.patients.models import PatientMerge
 from hms.scheduling import services
 from hms.scheduling.models import Appointment, AppointmentStatus, BookingKind
 from hms.scheduling.slots import free_slots
@@ -291,10 +292,12 @@ def test_a_patient_merge_moves_appointments_and_an_unmerge_moves_them_back(docto
         patient=duplicate, practitioner=doctor, department_id=doctor.schedule.department_id,
         start=at(2, 10), end=at(2, 10, 15),
     )  # fmt: skip
-    emit("patient.merged", survivor=survivor, duplicate=duplicate, actor=clerk, merge_id="m1")
+    merge = PatientMerge.objects.create(survivor=survivor, duplicate=duplicate)
+    emit("patient.merged", survivor=survivor, duplicate=duplicate, actor=clerk, merge=merge)
     appointment.refresh_from_db()
     assert appointment.patient == survivor
-    emit("patient.unmerged", survivor=survivor, duplicate=duplicate, actor=clerk, merge_id="m1")
+    assert merge.moved_ids("scheduling.appointment") == [str(appointment.pk)]
+    emit("patient.unmerged", survivor=survivor, duplicate=duplicate, actor=clerk, merge=merge)
     appointment.refresh_from_db()
     assert appointment.patient == duplicate
 
