@@ -20,7 +20,7 @@ def moves_to_patients(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("clinical", "0005_vitals_limits_from_one_table"),
-        ("patients", "0006_merge_moves_in_one_table"),
+        ("patients", "0007_merge_moves_in_one_table"),
     ]
 
     operations = [

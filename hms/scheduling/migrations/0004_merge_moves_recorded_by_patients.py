@@ -22,7 +22,7 @@ def moves_to_patients(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("scheduling", "0003_notifications_moved_to_core"),
-        ("patients", "0006_merge_moves_in_one_table"),
+        ("patients", "0007_merge_moves_in_one_table"),
     ]
 
     operations = [

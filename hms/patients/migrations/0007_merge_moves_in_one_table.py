@@ -17,7 +17,7 @@ def moves_from_json(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0005_phone_tokens"),
+        ("patients", "0006_drop_unused_trigram_indexes"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ class Migration(migrations.Migration):
     foreign-key checks pending in the same transaction."""
 
     dependencies = [
-        ("patients", "0006_merge_moves_in_one_table"),
+        ("patients", "0007_merge_moves_in_one_table"),
     ]
 
     operations = [
