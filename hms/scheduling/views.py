@@ -36,7 +36,6 @@ from hms.scheduling.forms import (
 from hms.scheduling.models import (
     Appointment,
     AppointmentStatus,
-    BookingChannel,
     Schedule,
     WaitlistEntry,
 )
@@ -171,7 +170,7 @@ def appointment_book(request):
     if request.method == "POST" and form.is_valid():
         patient = form.cleaned_data["mrn"]
         try:
-            appointment = services.appointment_book(
+            appointment = services.appointment_book_as(
                 actor=request.user,
                 patient=patient,
                 practitioner=practitioner,
@@ -219,7 +218,7 @@ def appointment_overbook(request):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            appointment = services.appointment_book(
+            appointment = services.appointment_book_as(
                 actor=request.user,
                 patient=form.cleaned_data["mrn"],
                 practitioner=practitioner,
@@ -649,14 +648,12 @@ def portal_book(request):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.appointment_book(
+            services.appointment_book_as(
                 actor=request.user,
-                patient=patient,
                 practitioner=practitioner,
                 start=start,
                 service=form.cleaned_data.get("service"),
                 reason=form.cleaned_data["reason"],
-                channel=BookingChannel.PORTAL,
             )
         except DomainError as exc:
             messages.error(request, exc.message)
