@@ -205,7 +205,8 @@ class CalendarView:
     show_who: bool
 
 
-def _local_midnight(day: date) -> datetime:
+def local_midnight(day: date) -> datetime:
+    """The start of `day` in the hospital's zone."""
     return datetime.combine(day, datetime.min.time(), tzinfo=local_zone())
 
 
@@ -217,7 +218,7 @@ def calendar_for(
     if view == "week":
         day = day - timedelta(days=day.weekday())
     days = [day + timedelta(days=n) for n in range(7 if view == "week" else 1)]
-    start, end = _local_midnight(days[0]), _local_midnight(days[-1] + timedelta(days=1))
+    start, end = local_midnight(days[0]), local_midnight(days[-1] + timedelta(days=1))
     schedules = Schedule.objects.select_related("practitioner", "department").filter(is_active=True)
     if practitioner_id:
         schedules = schedules.filter(practitioner_id=practitioner_id)

@@ -68,10 +68,6 @@ def _day_from(request, key: str = "day"):
     return day or timezone.localdate()
 
 
-def _local(day, hour=0) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=local_zone()) + timedelta(hours=hour)
-
-
 def _moment(text: str | None) -> datetime | None:
     # A "+02:00" offset arrives as " 02:00" when a link did not encode it.
     try:
@@ -602,7 +598,7 @@ def portal_doctor(request, practitioner_id):
         if moving.practitioner_id != practitioner.pk:
             raise Http404("No such appointment.")
     day = max(_day_from(request), timezone.localdate())
-    start = _local(day)
+    start = selectors.local_midnight(day)
     slots = free_slots(
         start=start,
         end=start + timedelta(days=7),
