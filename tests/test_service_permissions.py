@@ -70,6 +70,7 @@ CHECKED = {
     scheduling.schedule_exception_add: Perm.SCHEDULE_MANAGE,
     scheduling.schedule_exception_remove: Perm.SCHEDULE_MANAGE,
     scheduling.appointment_book: Perm.APPOINTMENT_BOOK,
+    scheduling.appointment_book_as: Perm.APPOINTMENT_BOOK,
     scheduling.appointment_reschedule: Perm.APPOINTMENT_BOOK,
     scheduling.appointment_cancel: Perm.APPOINTMENT_BOOK,
     scheduling.appointment_check_in: Perm.APPOINTMENT_BOOK,
@@ -86,6 +87,7 @@ CHECKED = {
 # Of those, the ones a patient also runs for their own record: ownership is checked instead of
 # the permission (a patient is answered "no such patient" for anyone else's).
 FOR_ONESELF = {
+    scheduling.appointment_book_as,
     scheduling.appointment_book,
     scheduling.appointment_reschedule,
     scheduling.appointment_cancel,

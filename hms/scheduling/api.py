@@ -23,7 +23,7 @@ from hms.accounts.api_auth import HasRolePermission
 from hms.accounts.models import User
 from hms.core.api import WallClockTimeField
 from hms.core.dates import OUT_OF_RANGE, date_in_range
-from hms.core.errors import DomainError, NotFound
+from hms.core.errors import NotFound
 from hms.core.models import Department
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.selectors import patient_get_for_user, patient_of_user
@@ -454,35 +454,20 @@ class AppointmentViewSet(viewsets.ViewSet):
         body = BookIn(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        user = request.user
-        if user.role == Role.PATIENT:
-            own = patient_of_user(user)
-            if own is None:
-                raise DomainError("Your account has no patient record yet.", code="no_record")
-            if data.get("patient") not in (None, "", str(own.pk)):
-                raise NotFound("No such patient.")
-            patient = own
-            channel = BookingChannel.PORTAL
-        else:
-            if not data.get("patient"):
-                raise ValidationError({"patient": "This field is required."})
-            patient = patient_get_for_user(user=user, patient_id=data["patient"])
-            channel = BookingChannel.API
         practitioner = User.objects.filter(
             pk=_int_or_none(data["practitioner"], "practitioner"), role=Role.DOCTOR
         ).first()
         if practitioner is None:
             raise ValidationError({"practitioner": "No such practitioner."})
-        service = _service_from(data.get("service"))
-        appointment = services.appointment_book(
-            actor=user,
-            patient=patient,
+        appointment = services.appointment_book_as(
+            actor=request.user,
+            patient_id=data.get("patient"),
             practitioner=practitioner,
             start=data["start"],
-            service=service,
+            service=_service_from(data.get("service")),
             reason=data.get("reason", ""),
             kind=data["kind"],
-            channel=channel,
+            channel=BookingChannel.API,
         )
         appointment = Appointment.objects.select_related(
             "patient", "practitioner", "department"

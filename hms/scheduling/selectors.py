@@ -3,17 +3,29 @@ audited; lists load in a fixed number of queries."""
 
 import hmac
 import uuid
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from hms.accounts.models import User
+from hms.core.access import require
 from hms.core.audit import audit_record, audit_record_patients
 from hms.core.errors import NotFound
 from hms.core.permissions import Perm, Role, user_has_perm
+from hms.patients.models import Patient
 from hms.patients.selectors import patient_of_user
-from hms.scheduling.models import Appointment, AppointmentStatus, Schedule
+from hms.scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    ReminderOptOut,
+    Schedule,
+    Service,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+from hms.scheduling.slots import free_slots, local_zone
 
 
 def _appointments() -> QuerySet[Appointment]:
@@ -175,4 +187,169 @@ def department_queue(*, user, department_id) -> list[Appointment]:
     audit_record(action="appointment.queue_view", actor=user, details={"department": department_id})
     entries = list(qs)
     appointments_audit_shown(user=user, appointments=entries, action="appointment.queue_view")
+    return entries
+
+
+@dataclass
+class CalendarView:
+    """The staff calendar: one column per practitioner (a department's day) or per day, each
+    holding free slots and appointments in time order."""
+
+    view: str
+    day: date
+    prev_day: date
+    next_day: date
+    columns: list[dict]
+    practitioner_id: int | None
+    department_id: int | None
+    show_who: bool
+
+
+def local_midnight(day: date) -> datetime:
+    """The start of `day` in the hospital's zone."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=local_zone())
+
+
+def calendar_for(
+    *, user, day: date, view: str = "day", practitioner_id=None, department_id=None
+) -> CalendarView:
+    """Free slots and appointments of one practitioner (or a department's) for a day or the
+    week holding `day`. The appointments shown are audited, one row per patient."""
+    if view == "week":
+        day = day - timedelta(days=day.weekday())
+    days = [day + timedelta(days=n) for n in range(7 if view == "week" else 1)]
+    start, end = local_midnight(days[0]), local_midnight(days[-1] + timedelta(days=1))
+    schedules = Schedule.objects.select_related("practitioner", "department").filter(is_active=True)
+    if practitioner_id:
+        schedules = schedules.filter(practitioner_id=practitioner_id)
+    elif department_id:
+        schedules = schedules.filter(department_id=department_id)
+    else:
+        schedules = schedules.none()
+    schedules = list(schedules)
+    ids = [s.practitioner_id for s in schedules]
+    names = {s.practitioner_id: s.practitioner.full_name for s in schedules}
+    slots = free_slots(start=start, end=end, practitioner_ids=ids) if ids else []
+    appointments = (
+        list(appointments_search(user=user, start=start, end=end).filter(practitioner_id__in=ids))
+        if ids
+        else []
+    )
+    appointments_audit_shown(user=user, appointments=appointments)
+    by_practitioner_day = len(days) == 1 and not practitioner_id
+    if by_practitioner_day:
+        columns = {
+            s.practitioner_id: {"title": s.practitioner.full_name, "items": []} for s in schedules
+        }
+    else:
+        columns = {d: {"title": d, "items": []} for d in days}
+
+    def place(practitioner, moment, item):
+        key = (
+            practitioner if by_practitioner_day else timezone.localtime(moment, local_zone()).date()
+        )
+        if key in columns:
+            columns[key]["items"].append({**item, "who": names.get(practitioner)})
+
+    for slot in slots:
+        place(
+            slot.practitioner_id, slot.start, {"start": slot.start, "end": slot.end, "slot": slot}
+        )
+    for a in appointments:
+        place(a.practitioner_id, a.start, {"start": a.start, "end": a.end, "appointment": a})
+    for column in columns.values():
+        column["items"].sort(key=lambda item: (item["start"], "slot" in item))
+    step = timedelta(days=7 if view == "week" else 1)
+    return CalendarView(
+        view=view,
+        day=day,
+        prev_day=day - step,
+        next_day=day + step,
+        columns=list(columns.values()),
+        practitioner_id=practitioner_id,
+        department_id=department_id,
+        show_who=bool(department_id and not practitioner_id and view == "week"),
+    )
+
+
+def schedule_get(*, schedule_id) -> Schedule | None:
+    return (
+        Schedule.objects.select_related("practitioner", "department").filter(pk=schedule_id).first()
+    )
+
+
+def schedule_page_data(*, user, schedule: Schedule) -> dict:
+    """What the schedule page shows: sessions, coming exceptions, the services, and the booked
+    appointments a change left outside working time (audited, one row per patient)."""
+    require(user, Perm.SCHEDULE_MANAGE)
+    needs_rebooking = list(
+        Appointment.objects.filter(
+            practitioner_id=schedule.practitioner_id,
+            needs_rebooking=True,
+            status=AppointmentStatus.BOOKED,
+            start__gte=timezone.now(),
+        ).select_related("patient")
+    )
+    appointments_audit_shown(user=user, appointments=needs_rebooking)
+    return {
+        "schedule": schedule,
+        "hours": schedule.hours.all(),
+        "exceptions": schedule.exceptions.filter(end__gte=timezone.now()),
+        "needs_rebooking": needs_rebooking,
+        "services": Service.objects.filter(department_id=schedule.department_id),
+    }
+
+
+@dataclass
+class PortalAppointments:
+    """A patient's own appointments page: what is coming, the last 20 past, open offers."""
+
+    patient: Patient | None
+    upcoming: list[Appointment] = field(default_factory=list)
+    past: list[Appointment] = field(default_factory=list)
+    offers: list[WaitlistEntry] = field(default_factory=list)
+    opted_out: bool = False
+
+
+def portal_appointments_for(*, user) -> PortalAppointments:
+    """The signed-in patient's own appointments (the list read is audited) and the earlier
+    slots offered to them; empty when the account has no patient record yet."""
+    require(user, Perm.PORTAL_USE)
+    patient = patient_of_user(user)
+    if patient is None:
+        return PortalAppointments(patient=None)
+    now = timezone.now()
+    # The page shows the practitioner and department: not the other joined rows (the patient's
+    # own 40 columns, the service, who booked), which would cost more than the rest of the page.
+    appointments = list(
+        appointments_search(user=user, patient_id=patient.pk)
+        .select_related(None)
+        .select_related("practitioner", "department")
+    )
+    coming = [a.end >= now and a.is_active for a in appointments]
+    return PortalAppointments(
+        patient=patient,
+        upcoming=[a for a, c in zip(appointments, coming, strict=True) if c],
+        past=[a for a, c in zip(appointments, coming, strict=True) if not c][::-1][:20],
+        offers=list(
+            WaitlistEntry.objects.filter(
+                patient=patient, status=WaitlistStatus.OFFERED, offer_expires_at__gt=now
+            ).select_related("offered_practitioner")
+        ),
+        opted_out=ReminderOptOut.objects.filter(patient=patient).exists(),
+    )
+
+
+def waitlist_open(*, user, limit: int = 200) -> list[WaitlistEntry]:
+    """Patients waiting for an earlier slot or holding an offer, oldest first; one audit row
+    per patient listed."""
+    require(user, Perm.APPOINTMENT_BOOK)
+    entries = list(
+        WaitlistEntry.objects.filter(status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED])
+        .select_related("patient", "practitioner", "department")
+        .order_by("created_at")[:limit]
+    )
+    audit_record_patients(
+        action="waitlist.view", actor=user, patients=[e.patient_id for e in entries]
+    )
     return entries

@@ -28,6 +28,7 @@ from hms.core.models import Department
 from hms.core.notifications import notify
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.models import Patient, PatientMerge
+from hms.patients.selectors import patient_get_for_user, patient_of_user
 from hms.scheduling import slots as slot_engine
 from hms.scheduling.models import (
     RELEASED_STATUSES,
@@ -282,6 +283,50 @@ def _check_within_window(start: datetime) -> None:
             code="out_of_range",
             fields={"start": "Choose a time within the next two years."},
         )
+
+
+def appointment_book_as(
+    *,
+    actor: User,
+    practitioner,
+    start: datetime,
+    patient: Patient | None = None,
+    patient_id=None,
+    service: Service | None = None,
+    reason: str = "",
+    kind: str = BookingKind.REGULAR,
+    channel: str = BookingChannel.STAFF,
+) -> Appointment:
+    """The one booking entry point of pages, the API and the assistant. A portal patient books
+    for their own record only (naming another is NotFound) and always through the portal
+    channel; staff name the patient (`patient`, or `patient_id`: an access-checked, audited read)
+    and the channel they use. Then `appointment_book`'s rules apply."""
+    if _is_patient_actor(actor):
+        own = patient_of_user(actor)
+        if own is None:
+            raise DomainError("Your account has no patient record yet.", code="no_record")
+        named = patient.pk if patient is not None else patient_id
+        if named not in (None, "") and str(named) != str(own.pk):
+            raise NotFound("No such patient.")
+        patient, channel = own, BookingChannel.PORTAL
+    else:
+        require(actor, Perm.APPOINTMENT_BOOK, "Your role may not book appointments.")
+    if patient is None:
+        if patient_id in (None, ""):
+            raise DomainError(
+                "Name the patient.", code="required", fields={"patient": "This field is required."}
+            )
+        patient = patient_get_for_user(user=actor, patient_id=patient_id)
+    return appointment_book(
+        actor=actor,
+        patient=patient,
+        practitioner=practitioner,
+        start=start,
+        service=service,
+        reason=reason,
+        kind=kind,
+        channel=channel,
+    )
 
 
 def appointment_book(

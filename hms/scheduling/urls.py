@@ -38,6 +38,31 @@ urlpatterns = [
     path("queue/<int:department_id>/", views.queue, name="queue"),
     path("schedules/", views.schedule_list, name="schedule-list"),
     path("schedules/<int:schedule_id>/", views.schedule_edit, name="schedule-edit"),
+    path(
+        "schedules/<int:schedule_id>/hours/add/",
+        views.schedule_hours_add,
+        name="schedule-hours-add",
+    ),
+    path(
+        "schedules/<int:schedule_id>/hours/remove/",
+        views.schedule_hours_remove,
+        name="schedule-hours-remove",
+    ),
+    path(
+        "schedules/<int:schedule_id>/exceptions/add/",
+        views.schedule_exception_add,
+        name="schedule-exception-add",
+    ),
+    path(
+        "schedules/<int:schedule_id>/exceptions/remove/",
+        views.schedule_exception_remove,
+        name="schedule-exception-remove",
+    ),
+    path(
+        "schedules/<int:schedule_id>/feed/rotate/",
+        views.schedule_feed_rotate,
+        name="schedule-feed-rotate",
+    ),
     # Portal
     path("my/", views.portal_appointments, name="portal-appointments"),
     path("my/find/", views.portal_find, name="portal-find"),

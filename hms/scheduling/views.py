@@ -14,7 +14,6 @@ from django.views.decorators.http import require_POST
 
 from hms.accounts.models import User
 from hms.core.access import public, require_perm
-from hms.core.audit import audit_record_patients
 from hms.core.dates import date_in_range
 from hms.core.errors import DomainError, NotFound
 from hms.core.forms import form_add_domain_error
@@ -37,14 +36,8 @@ from hms.scheduling.forms import (
 from hms.scheduling.models import (
     Appointment,
     AppointmentStatus,
-    BookingChannel,
-    ReminderOptOut,
     Schedule,
-    ScheduleException,
-    Service,
     WaitlistEntry,
-    WaitlistStatus,
-    WorkingHours,
 )
 from hms.scheduling.slots import free_slots, local_zone, next_free_slots, slot_lookup
 
@@ -73,10 +66,6 @@ def _date(text: str):
 def _day_from(request, key: str = "day"):
     day = _date(request.GET.get(key, ""))
     return day or timezone.localdate()
-
-
-def _local(day, hour=0) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=local_zone()) + timedelta(hours=hour)
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -120,81 +109,21 @@ def _booking_for(request):
 
 
 def _calendar_context(request) -> dict:
-    """Columns of free slots and appointments for a practitioner or a department, day or week."""
-    view = "week" if request.GET.get("view") == "week" else "day"
-    day = _day_from(request)
-    if view == "week":
-        day = day - timedelta(days=day.weekday())
-    days = [day + timedelta(days=n) for n in range(7 if view == "week" else 1)]
-    start, end = _local(days[0]), _local(days[-1] + timedelta(days=1))
-    practitioner_id = _id(request.GET.get("practitioner"))
-    department_id = _id(request.GET.get("department"))
-    schedules = Schedule.objects.select_related("practitioner", "department").filter(is_active=True)
-    if practitioner_id:
-        schedules = schedules.filter(practitioner_id=practitioner_id)
-    elif department_id:
-        schedules = schedules.filter(department_id=department_id)
-    else:
-        schedules = schedules.none()
-    schedules = list(schedules)
-    ids = [s.practitioner_id for s in schedules]
-    names = {s.practitioner_id: s.practitioner.full_name for s in schedules}
-    slots = free_slots(start=start, end=end, practitioner_ids=ids) if ids else []
-    appointments = (
-        list(
-            selectors.appointments_search(user=request.user, start=start, end=end).filter(
-                practitioner_id__in=ids
-            )
-        )
-        if ids
-        else []
+    """The calendar asked for by ?view=, ?day=, ?practitioner= or ?department=, and the patient
+    being booked (carried along by every calendar link, so a chosen slot books them)."""
+    calendar = selectors.calendar_for(
+        user=request.user,
+        day=_day_from(request),
+        view="week" if request.GET.get("view") == "week" else "day",
+        practitioner_id=_id(request.GET.get("practitioner")),
+        department_id=_id(request.GET.get("department")),
     )
-    selectors.appointments_audit_shown(user=request.user, appointments=appointments)
-    by_practitioner_day = len(days) == 1 and not practitioner_id
-    columns: dict = {}
-    if by_practitioner_day:
-        for s in schedules:
-            columns[s.practitioner_id] = {"title": s.practitioner.full_name, "items": []}
-    else:
-        for d in days:
-            columns[d] = {"title": d, "items": []}
-
-    def key_of(practitioner, moment):
-        if by_practitioner_day:
-            return practitioner
-        return timezone.localtime(moment, local_zone()).date()
-
-    for slot in slots:
-        column = columns.get(key_of(slot.practitioner_id, slot.start))
-        if column is not None:
-            column["items"].append(
-                {"start": slot.start, "end": slot.end, "slot": slot,
-                 "who": names.get(slot.practitioner_id)}
-            )  # fmt: skip
-    for appointment in appointments:
-        column = columns.get(key_of(appointment.practitioner_id, appointment.start))
-        if column is not None:
-            column["items"].append(
-                {"start": appointment.start, "end": appointment.end, "appointment": appointment,
-                 "who": names.get(appointment.practitioner_id)}
-            )  # fmt: skip
-    for column in columns.values():
-        column["items"].sort(key=lambda item: (item["start"], "slot" in item))
-    step = timedelta(days=7 if view == "week" else 1)
     booking_for = _booking_for(request)
     return {
-        "view": view,
-        "day": day,
-        "prev_day": day - step,
-        "next_day": day + step,
-        "columns": list(columns.values()),
-        "practitioner_id": practitioner_id,
-        "department_id": department_id,
-        "show_who": bool(department_id and not practitioner_id and view == "week"),
+        **vars(calendar),
         "can_book": user_has_perm(request.user, Perm.APPOINTMENT_BOOK),
         "can_walk_in": user_has_perm(request.user, Perm.APPOINTMENT_WALK_IN),
         "booking_for": booking_for,
-        # carried along by every calendar link, so a chosen slot books this patient
         "patient_param": f"&patient={booking_for.pk}" if booking_for else "",
     }
 
@@ -237,7 +166,7 @@ def appointment_book(request):
     if request.method == "POST" and form.is_valid():
         patient = form.cleaned_data["mrn"]
         try:
-            appointment = services.appointment_book(
+            appointment = services.appointment_book_as(
                 actor=request.user,
                 patient=patient,
                 practitioner=practitioner,
@@ -285,7 +214,7 @@ def appointment_overbook(request):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            appointment = services.appointment_book(
+            appointment = services.appointment_book_as(
                 actor=request.user,
                 patient=form.cleaned_data["mrn"],
                 practitioner=practitioner,
@@ -487,81 +416,103 @@ def _flag_message(request, flagged) -> None:
         )
 
 
-@require_perm(Perm.SCHEDULE_MANAGE)
-def schedule_edit(request, schedule_id):
-    schedule = (
-        Schedule.objects.select_related("practitioner", "department").filter(pk=schedule_id).first()
-    )
+def _schedule_or_404(schedule_id) -> Schedule:
+    schedule = selectors.schedule_get(schedule_id=schedule_id)
     if schedule is None:
         raise Http404("No such schedule.")
-    hours_form = WorkingHoursForm(prefix="hours")
-    exception_form = ExceptionForm(prefix="exc")
-    if request.method == "POST":
-        what = request.POST.get("what")
-        try:
-            if what == "hours":
-                hours_form = WorkingHoursForm(request.POST, prefix="hours")
-                if hours_form.is_valid():
-                    _, flagged = services.working_hours_add(
-                        actor=request.user, schedule=schedule, **hours_form.cleaned_data
-                    )
-                    _flag_message(request, flagged)
-                    return redirect("scheduling:schedule-edit", schedule_id=schedule.pk)
-            elif what == "remove-hours":
-                session = WorkingHours.objects.filter(
-                    schedule=schedule, pk=_id(request.POST.get("id")) or 0
-                ).first()
-                if session:
-                    _flag_message(
-                        request, services.working_hours_remove(actor=request.user, session=session)
-                    )
-                return redirect("scheduling:schedule-edit", schedule_id=schedule.pk)
-            elif what == "exception":
-                exception_form = ExceptionForm(request.POST, prefix="exc")
-                if exception_form.is_valid():
-                    _, flagged = services.schedule_exception_add(
-                        actor=request.user, schedule=schedule, **exception_form.cleaned_data
-                    )
-                    _flag_message(request, flagged)
-                    return redirect("scheduling:schedule-edit", schedule_id=schedule.pk)
-            elif what == "remove-exception":
-                exception = ScheduleException.objects.filter(
-                    schedule=schedule, pk=_id(request.POST.get("id")) or 0
-                ).first()
-                if exception:
-                    _flag_message(
-                        request,
-                        services.schedule_exception_remove(actor=request.user, exception=exception),
-                    )
-                return redirect("scheduling:schedule-edit", schedule_id=schedule.pk)
-            elif what == "rotate-feed":
-                services.schedule_rotate_calendar_token(actor=request.user, schedule=schedule)
-                messages.success(request, "The calendar address was changed.")
-                return redirect("scheduling:schedule-edit", schedule_id=schedule.pk)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-    needs_rebooking = list(
-        Appointment.objects.filter(
-            practitioner_id=schedule.practitioner_id,
-            needs_rebooking=True,
-            status=S.BOOKED,
-            start__gte=timezone.now(),
-        ).select_related("patient")
-    )
-    selectors.appointments_audit_shown(user=request.user, appointments=needs_rebooking)
+    return schedule
+
+
+def _schedule_page(request, schedule, status=200, **bound):
     return render(
         request,
         "scheduling/schedule_edit.html",
         {
-            "schedule": schedule,
-            "hours": schedule.hours.all(),
-            "exceptions": schedule.exceptions.filter(end__gte=timezone.now()),
-            "hours_form": hours_form,
-            "exception_form": exception_form,
-            "needs_rebooking": needs_rebooking,
-            "services": Service.objects.filter(department_id=schedule.department_id),
+            "hours_form": WorkingHoursForm(prefix="hours"),
+            "exception_form": ExceptionForm(prefix="exc"),
+            **selectors.schedule_page_data(user=request.user, schedule=schedule),
+            **bound,
         },
+        status=status,
     )
+
+
+@require_perm(Perm.SCHEDULE_MANAGE)
+def schedule_edit(request, schedule_id):
+    return _schedule_page(request, _schedule_or_404(schedule_id))
+
+
+def _schedule_write(request, schedule_id, *, write, form_class=None, prefix="", form_key=""):
+    """POST one change of the schedule page: back to the page (with a warning when booked
+    appointments fall outside working time), or the page again with the form's errors."""
+    schedule = _schedule_or_404(schedule_id)
+    form = form_class(request.POST, prefix=prefix) if form_class else None
+    if form is not None and not form.is_valid():
+        return _schedule_page(request, schedule, status=400, **{form_key: form})
+    try:
+        _flag_message(request, write(schedule, form.cleaned_data if form else None))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("scheduling:schedule-edit", schedule_id=schedule.pk)
+
+
+@require_perm(Perm.SCHEDULE_MANAGE)
+@require_POST
+def schedule_hours_add(request, schedule_id):
+    def write(schedule, data):
+        return services.working_hours_add(actor=request.user, schedule=schedule, **data)[1]
+
+    return _schedule_write(
+        request, schedule_id, write=write, form_class=WorkingHoursForm, prefix="hours",
+        form_key="hours_form",
+    )  # fmt: skip
+
+
+@require_perm(Perm.SCHEDULE_MANAGE)
+@require_POST
+def schedule_hours_remove(request, schedule_id):
+    def write(schedule, _):
+        session = schedule.hours.filter(pk=_id(request.POST.get("id")) or 0).first()
+        if session is None:
+            return []
+        return services.working_hours_remove(actor=request.user, session=session)
+
+    return _schedule_write(request, schedule_id, write=write)
+
+
+@require_perm(Perm.SCHEDULE_MANAGE)
+@require_POST
+def schedule_exception_add(request, schedule_id):
+    def write(schedule, data):
+        return services.schedule_exception_add(actor=request.user, schedule=schedule, **data)[1]
+
+    return _schedule_write(
+        request, schedule_id, write=write, form_class=ExceptionForm, prefix="exc",
+        form_key="exception_form",
+    )  # fmt: skip
+
+
+@require_perm(Perm.SCHEDULE_MANAGE)
+@require_POST
+def schedule_exception_remove(request, schedule_id):
+    def write(schedule, _):
+        exception = schedule.exceptions.filter(pk=_id(request.POST.get("id")) or 0).first()
+        if exception is None:
+            return []
+        return services.schedule_exception_remove(actor=request.user, exception=exception)
+
+    return _schedule_write(request, schedule_id, write=write)
+
+
+@require_perm(Perm.SCHEDULE_MANAGE)
+@require_POST
+def schedule_feed_rotate(request, schedule_id):
+    def write(schedule, _):
+        services.schedule_rotate_calendar_token(actor=request.user, schedule=schedule)
+        messages.success(request, "The calendar address was changed.")
+        return []
+
+    return _schedule_write(request, schedule_id, write=write)
 
 
 # --- Portal ----------------------------------------------------------------------------------
@@ -583,37 +534,13 @@ def _own_appointment(request, appointment_id) -> Appointment:
 
 @require_perm(Perm.PORTAL_USE)
 def portal_appointments(request):
-    patient = patient_of_user(request.user)
-    now = timezone.now()
-    # The page shows the practitioner and department: not the other joined rows (the patient's
-    # own 40 columns, the service, who booked), which would cost more than the rest of the page.
-    appointments = (
-        list(
-            selectors.appointments_search(user=request.user, patient_id=patient.pk)
-            .select_related(None)
-            .select_related("practitioner", "department")
-        )
-        if patient
-        else []
-    )
-    offers = (
-        WaitlistEntry.objects.filter(
-            patient=patient, status=WaitlistStatus.OFFERED, offer_expires_at__gt=now
-        ).select_related("offered_practitioner")
-        if patient
-        else []
-    )
-    notices = notifications_of(request.user)[:10]
+    page = selectors.portal_appointments_for(user=request.user)
     return render(
         request,
         "scheduling/portal_appointments.html",
         {
-            "patient": patient,
-            "upcoming": [a for a in appointments if a.end >= now and a.is_active],
-            "past": [a for a in appointments if not (a.end >= now and a.is_active)][::-1][:20],
-            "offers": offers,
-            "notices": notices,
-            "opted_out": bool(patient) and ReminderOptOut.objects.filter(patient=patient).exists(),
+            **vars(page),
+            "notices": notifications_of(request.user)[:10],
             "cancel_form": PortalCancelForm(),
         },
     )
@@ -671,7 +598,7 @@ def portal_doctor(request, practitioner_id):
         if moving.practitioner_id != practitioner.pk:
             raise Http404("No such appointment.")
     day = max(_day_from(request), timezone.localdate())
-    start = _local(day)
+    start = selectors.local_midnight(day)
     slots = free_slots(
         start=start,
         end=start + timedelta(days=7),
@@ -717,14 +644,12 @@ def portal_book(request):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.appointment_book(
+            services.appointment_book_as(
                 actor=request.user,
-                patient=patient,
                 practitioner=practitioner,
                 start=start,
                 service=form.cleaned_data.get("service"),
                 reason=form.cleaned_data["reason"],
-                channel=BookingChannel.PORTAL,
             )
         except DomainError as exc:
             messages.error(request, exc.message)
@@ -840,13 +765,11 @@ def waitlist(request):
         else:
             messages.success(request, f"{patient.full_name} is on the waiting list.")
             return redirect("scheduling:waitlist")
-    entries = list(
-        WaitlistEntry.objects.filter(status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED])
-        .select_related("patient", "practitioner", "department")
-        .order_by("created_at")[:200]
+    return render(
+        request,
+        "scheduling/waitlist.html",
+        {"form": form, "entries": selectors.waitlist_open(user=request.user)},
     )
-    audit_record_patients(action="waitlist.view", patients=[e.patient_id for e in entries])
-    return render(request, "scheduling/waitlist.html", {"form": form, "entries": entries})
 
 
 @require_perm(Perm.PORTAL_USE)

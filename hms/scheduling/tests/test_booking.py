@@ -7,10 +7,11 @@ from django.utils import timezone
 
 from hms.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from hms.core.events import subscribe
+from hms.core.models import AuditEvent
 from hms.core.permissions import Role
 from hms.patients.models import PatientMerge
 from hms.scheduling import services
-from hms.scheduling.models import Appointment, AppointmentStatus, BookingKind
+from hms.scheduling.models import Appointment, AppointmentStatus, BookingChannel, BookingKind
 from hms.scheduling.slots import free_slots
 from hms.scheduling.tests.conftest import at
 from hms.scheduling.tests.factories import PatientFactory, PortalPatientFactory, weekly_schedule
@@ -353,3 +354,49 @@ def test_the_busy_test_finds_overlaps_with_any_earlier_long_interval():
     assert not overlaps(day + 5 * h, day + 6 * h)  # touching ends do not overlap
     assert overlaps(day + 6 * h, day + 6.5 * h)
     assert not overlaps(day - h, day)
+
+
+def test_a_portal_patient_booking_through_the_entry_point_books_their_own_record_by_portal():
+    me = PortalPatientFactory()
+    doctor = weekly_schedule().practitioner
+    appointment = services.appointment_book_as(actor=me.user, practitioner=doctor, start=at(2, 10))
+    assert appointment.patient == me
+    assert appointment.channel == BookingChannel.PORTAL
+
+
+def test_a_portal_patient_naming_another_patient_is_refused_as_not_found():
+    me, other = PortalPatientFactory(), PatientFactory()
+    doctor = weekly_schedule().practitioner
+    with pytest.raises(NotFound):
+        services.appointment_book_as(
+            actor=me.user, patient_id=str(other.pk), practitioner=doctor, start=at(2, 10)
+        )
+    assert not Appointment.objects.exists()
+
+
+def test_staff_booking_through_the_entry_point_needs_a_patient_and_keeps_their_channel(
+    make_user, doctor
+):
+    clerk = make_user(Role.RECEPTIONIST)
+    with pytest.raises(DomainError) as refused:
+        services.appointment_book_as(actor=clerk, practitioner=doctor, start=at(2, 10))
+    assert refused.value.fields == {"patient": "This field is required."}
+    appointment = services.appointment_book_as(
+        actor=clerk,
+        patient_id=str(PatientFactory().pk),
+        practitioner=doctor,
+        start=at(2, 10),
+        channel=BookingChannel.API,
+    )
+    assert appointment.channel == BookingChannel.API
+
+
+def test_a_role_that_may_not_book_is_refused_before_the_patient_is_read(make_user, doctor):
+    with pytest.raises(NotAllowed):
+        services.appointment_book_as(
+            actor=make_user(Role.LAB),
+            patient_id=str(PatientFactory().pk),
+            practitioner=doctor,
+            start=at(2, 10),
+        )
+    assert not AuditEvent.objects.filter(action="patient.view").exists()

@@ -340,9 +340,8 @@ def test_adding_leave_in_the_schedule_page_warns_about_appointments_to_rebook(
     _book(make_user, doctor, at(2, 10))
     client = client_for(Role.ADMIN)
     response = client.post(
-        reverse("scheduling:schedule-edit", args=[doctor.schedule.pk]),
+        reverse("scheduling:schedule-exception-add", args=[doctor.schedule.pk]),
         {
-            "what": "exception",
             "exc-kind": "leave",
             "exc-start": at(2, 0).strftime("%Y-%m-%dT%H:%M"),
             "exc-end": at(3, 0).strftime("%Y-%m-%dT%H:%M"),

@@ -72,10 +72,10 @@ def test_a_portal_doctor_page_with_an_impossible_day_shows_this_week(client_for,
 
 def test_schedule_edits_with_a_junk_id_change_nothing(client_for, schedule):
     client = client_for(Role.ADMIN)
-    url = reverse("scheduling:schedule-edit", args=[schedule.pk])
-    for what in ("remove-hours", "remove-exception"):
+    for name in ("scheduling:schedule-hours-remove", "scheduling:schedule-exception-remove"):
+        url = reverse(name, args=[schedule.pk])
         for junk in ("abc", HUGE):
-            assert client.post(url, {"what": what, "id": junk}).status_code == 302
+            assert client.post(url, {"id": junk}).status_code == 302
     assert client.post(reverse("scheduling:schedule-list"), {"practitioner": "x"}).status_code in (
         200,
         302,
