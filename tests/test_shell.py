@@ -9,7 +9,7 @@ from django.urls import resolve, reverse
 from hms.accounts.tests.factories import DepartmentFactory
 from hms.core.access import PUBLIC, SIGNED_IN
 from hms.core.models import Hospital
-from hms.core.navigation import MENU, PLANNED
+from hms.core.navigation import MENU, PLANNED, menu_for
 from hms.core.permissions import Role, role_has_perm
 
 
@@ -87,6 +87,29 @@ def test_each_role_sees_its_own_menu_and_nothing_else(client_for, role):
     shown = set(re.findall(r'data-menu="([^"]+)"', page))
     expected = {item.url_name for item in MENU if role_has_perm(role, item.perm)}
     assert shown == expected
+
+
+MENUS_BY_ROLE = {
+    Role.ADMIN: ["patients:list", "patients:merge", "scheduling:calendar", "scheduling:queue-home",
+                 "scheduling:schedule-list", "accounts:staff-list", "core:audit-list"],
+    Role.DOCTOR: ["patients:list", "scheduling:calendar", "scheduling:queue-home",
+                  "scheduling:waitlist", "clinical:encounter-list", "clinical:lab-worklist",
+                  "clinical:prescription-list"],
+    Role.NURSE: ["patients:list", "scheduling:calendar", "scheduling:queue-home",
+                 "clinical:encounter-list", "clinical:lab-worklist", "clinical:prescription-list"],
+    Role.RECEPTIONIST: ["patients:list", "scheduling:calendar", "scheduling:queue-home",
+                        "scheduling:waitlist"],
+    Role.PHARMACIST: ["patients:list", "clinical:prescription-list"],
+    Role.BILLING: ["patients:list"],
+    Role.LAB: ["patients:list", "clinical:lab-worklist"],
+    Role.PATIENT: ["scheduling:portal-appointments", "patients:my-record", "patients:my-details"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_sees_the_same_menu_entries_in_the_same_order_as_pinned(make_user, role):
+    """Apps register their own entries; the menu they add up to stays as it was."""
+    assert [item.url_name for item in menu_for(make_user(role))] == MENUS_BY_ROLE[role]
 
 
 def test_modules_not_built_yet_are_marked_as_planned(client_for):
