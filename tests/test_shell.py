@@ -10,7 +10,7 @@ from hms.accounts.tests.factories import DepartmentFactory
 from hms.core.access import PUBLIC, SIGNED_IN
 from hms.core.models import Hospital
 from hms.core.navigation import MENU, PLANNED, menu_for
-from hms.core.permissions import Role, role_has_perm
+from hms.core.permissions import Perm, Role, role_has_perm
 
 
 def test_the_landing_page_names_the_hospital_its_departments_and_contacts(client, db):
@@ -110,6 +110,18 @@ MENUS_BY_ROLE = {
 def test_each_role_sees_the_same_menu_entries_in_the_same_order_as_pinned(make_user, role):
     """Apps register their own entries; the menu they add up to stays as it was."""
     assert [item.url_name for item in menu_for(make_user(role))] == MENUS_BY_ROLE[role]
+
+
+def test_a_registered_menu_entry_takes_its_place_by_order_and_only_once(monkeypatch):
+    from hms.core import navigation
+
+    monkeypatch.setattr(navigation, "MENU", list(navigation.MENU))
+    entry = navigation.MenuItem("Billing", "core:dashboard", Perm.BILLING_VIEW, order=25)
+    navigation.register_menu_item(entry)
+    names = [item.url_name for item in navigation.MENU]
+    assert names.index("core:dashboard") == names.index("patients:merge") + 1
+    with pytest.raises(ValueError, match="already has a menu entry"):
+        navigation.register_menu_item(entry)
 
 
 def test_modules_not_built_yet_are_marked_as_planned(client_for):
