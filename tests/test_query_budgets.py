@@ -71,12 +71,13 @@ def portal(client_for):
     return client_for(Role.PATIENT, user=patient.user), patient
 
 
-def test_the_patient_dashboard_runs_4_queries(portal):
-    # session, user, next appointment (with the patient record), audit row
+def test_the_patient_dashboard_runs_5_queries(portal):
+    # session, user, next appointment (with the patient record), audit row, unread messages
+    # (the "Go to" card counts are cached for a glance)
     client, patient = portal
     _appointments(weekly_schedule(), patient, 12)
     client.get("/dashboard/")
-    with exactly(4):
+    with exactly(5):
         assert client.get("/dashboard/").status_code == 200
 
 
@@ -90,14 +91,16 @@ def test_my_appointments_runs_8_queries(portal):
         assert client.get("/scheduling/my/").status_code == 200
 
 
-def test_a_doctor_s_dashboard_runs_4_queries(client_for):
-    # session, user, today's appointments (one aggregate), open encounters (one aggregate)
+def test_a_doctor_s_dashboard_runs_9_queries(client_for):
+    # session, user, today's appointments (one aggregate), the queues (waiting per department,
+    # own department, departments), open encounters (one aggregate), results to review, unread
+    # messages; the "Go to" card counts are cached for a glance
     schedule = weekly_schedule()
     client = client_for(Role.DOCTOR, user=schedule.practitioner)
     _appointments(schedule, PatientFactory(), 6)
     EncounterFactory.create_batch(3, practitioner=schedule.practitioner)
     client.get("/dashboard/")
-    with exactly(4):
+    with exactly(9):
         assert client.get("/dashboard/").status_code == 200
 
 

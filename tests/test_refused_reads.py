@@ -56,3 +56,12 @@ def test_the_merge_page_audits_every_patient_its_list_shows(client_for):
     assert client.get("/patients/merge/").status_code == 200
     shown = AuditEvent.objects.filter(action="patient.merge_list")
     assert set(shown.values_list("patient_ref", flat=True)) == {str(survivor.pk), str(duplicate.pk)}
+
+
+def test_an_api_call_refused_to_the_role_leaves_a_denied_row(client_for):
+    patient = PatientFactory()
+    client = client_for(Role.BILLING)
+    response = client.get("/api/v1/vitals/", {"patient": str(patient.pk)})
+    assert response.status_code == 403
+    (event,) = _denied(str(patient.pk))
+    assert event.action == "patient.access_denied" and event.actor == client.user

@@ -5,6 +5,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from hms.accounts.models import ApiToken
+from hms.core.access import audit_refused_patient
 from hms.core.permissions import Perm, Role, user_has_perm
 
 
@@ -81,7 +82,12 @@ class HasRolePermission(permissions.BasePermission):
             return True
         if perm == "signed_in":
             return bool(request.user and request.user.is_authenticated)
-        return user_has_perm(request.user, perm)
+        allowed = user_has_perm(request.user, perm)
+        if not allowed and request.user.is_authenticated:
+            asked = view.kwargs.get("patient_id") or request.query_params.get("patient")
+            if asked:
+                audit_refused_patient(asked, perm)
+        return allowed
 
 
 def required_perm_of(view, action: str | None) -> Perm | str | None:

@@ -23,9 +23,9 @@ def _declare(view, access):
     return view
 
 
-def _audit_refused_patient(patient_id, perm: Perm) -> None:
-    """A page about a patient refused to a role leaves an audit row naming the patient asked for:
-    who tries to open records they may not is worth knowing."""
+def audit_refused_patient(patient_id, perm: Perm) -> None:
+    """A page or API call about a patient refused to a role leaves an audit row naming the
+    patient asked for: who tries to open records they may not is worth knowing."""
     ref = str(patient_id)[:64]
     audit_record(
         action="patient.access_denied",
@@ -46,7 +46,7 @@ def require_perm(perm: Perm):
                 return redirect_to_login(request.get_full_path())
             if not user_has_perm(request.user, perm):
                 if "patient_id" in kwargs:
-                    _audit_refused_patient(kwargs["patient_id"], perm)
+                    audit_refused_patient(kwargs["patient_id"], perm)
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 

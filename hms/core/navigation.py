@@ -8,6 +8,8 @@ each registers one with `register_count` in its AppConfig.ready()."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.core.cache import cache
+
 from hms.core.permissions import Perm, user_has_perm
 
 
@@ -49,12 +51,22 @@ def register_count(url_name: str, count: Callable[..., str]) -> None:
     _counts[url_name] = count
 
 
+CARD_COUNTS_SECONDS = 30
+
+
 def cards_for(user) -> list[tuple[MenuItem, str]]:
-    """The dashboard's "Go to" cards: each menu entry with its live count (or "")."""
-    return [
-        (item, _counts[item.url_name](user=user) if item.url_name in _counts else "")
-        for item in menu_for(user)
-    ]
+    """The dashboard's "Go to" cards: each menu entry with its count (or ""). The counts are a
+    glance, not a worklist: kept for CARD_COUNTS_SECONDS per user, so a dashboard reload does
+    not re-count every table."""
+    items = menu_for(user)
+    key = f"hms:dashboard-cards:{user.pk}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = {
+            i.url_name: _counts[i.url_name](user=user) for i in items if i.url_name in _counts
+        }
+        cache.set(key, counts, CARD_COUNTS_SECONDS)
+    return [(item, counts.get(item.url_name, "")) for item in items]
 
 
 # Modules not built yet: shown on dashboards as clearly marked placeholders until they land.
