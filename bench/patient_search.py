@@ -7,7 +7,7 @@
 
 Never touches the development database. Seeding is skipped when the bench database already
 holds N patients (use --reseed to start again). Prints p50/p95 latency of
-hms.patients.selectors.patient_search (audit row included, as in a real request) for MRN,
+hms.patients.search.patient_search (audit row included, as in a real request) for MRN,
 exact name, partial name, phone (international, national, last digits) and date-of-birth
 searches. Targets: p95 < 50 ms on PostgreSQL and < 150 ms on SQLite on a 2-core machine.
 """
@@ -226,7 +226,7 @@ def main() -> None:
     from hms.accounts.models import User
     from hms.core.permissions import Role
     from hms.patients.models import Patient
-    from hms.patients.selectors import patient_search
+    from hms.patients.search import patient_search
 
     dev_db = str(ROOT / "var" / "hms.sqlite3")
     if str(connection.settings_dict["NAME"]) in (dev_db, "hms"):

@@ -233,6 +233,11 @@ EMAIL_URL = env_str("EMAIL_URL", "file://" if DEBUG else "smtp://localhost:25?tl
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@hms.local")
 
 
+# Parsed here, not by dj-email-url (issue 9.5): that package (last release 2022) returns the
+# legacy single-backend EMAIL_* settings, not a MAILERS entry, so each key would still need
+# renaming here; and its schemes mean other things (smtp: is port 25 without TLS, memory: not
+# locmem:, file: is Django's one-file-per-process backend, not our readable folder), so the
+# EMAIL_URL values deployments already use would silently change meaning.
 def _mailer(url: str) -> dict:
     """EMAIL_URL -> Django's MAILERS entry: console://, locmem://, file:///path (one readable
     file per message; file:// alone is $VAR_DIR/mail), smtp(s)://..."""

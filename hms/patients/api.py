@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from hms.accounts.api_auth import HasRolePermission
 from hms.core.api import error_body
 from hms.core.permissions import Perm
-from hms.patients import selectors, services
+from hms.patients import duplicates, search, selectors, services
 from hms.patients.models import Patient
 from hms.patients.serializers import (
     DuplicateMatchSerializer,
@@ -50,7 +50,7 @@ class PatientViewSet(viewsets.GenericViewSet):
         responses={200: PatientPageSerializer},
     )
     def list(self, request):
-        page = selectors.patient_search(
+        page = search.patient_search(
             user=request.user,
             query=request.query_params.get("q", ""),
             page=_int(request.query_params.get("page"), 1),
@@ -85,7 +85,7 @@ class PatientViewSet(viewsets.GenericViewSet):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         if not data.get("confirm_not_duplicate"):
-            matches = selectors.patient_find_possible_duplicates(
+            matches = duplicates.patient_find_possible_duplicates(
                 given_name=data["given_name"],
                 family_name=data["family_name"],
                 birth_date=data["birth_date"],

@@ -8,8 +8,10 @@ class PatientsConfig(AppConfig):
 
     def ready(self):
         from hms.core.audit_labels import register_patient_lookups
-        from hms.patients import dashboard, selectors, services  # noqa: F401  (subscribers, counts)
+
+        # Imported for their subscribers and dashboard counts.
+        from hms.patients import dashboard, search, selectors, services  # noqa: F401
 
         register_patient_lookups(
-            labels=selectors.patient_audit_labels, refs_for_mrn=selectors.patient_refs_for_mrn
+            labels=selectors.patient_audit_labels, refs_for_mrn=search.patient_refs_for_mrn
         )

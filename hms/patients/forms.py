@@ -4,7 +4,7 @@ from django.urls import reverse_lazy
 from hms.core.errors import DomainError
 from hms.core.phones import PhoneFormField
 from hms.patients.models import IdentifierSystem, Patient
-from hms.patients.selectors import patient_by_mrn
+from hms.patients.search import patient_by_mrn
 from hms.patients.services import PHOTO_MAX_BYTES, birth_date_check
 
 DEMOGRAPHIC_FIELDS = [

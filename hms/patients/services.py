@@ -197,7 +197,7 @@ def patient_create(
     **fields,
 ) -> Patient:
     """Register a patient with a new MRN (unique, check digit, never reused). Callers check for
-    duplicates first (`selectors.patient_find_possible_duplicates`). No actor: the system (a
+    duplicates first (`duplicates.patient_find_possible_duplicates`). No actor: the system (a
     portal sign-up, a seeder, an import) under `as_system()`."""
     require(actor, Perm.PATIENT_REGISTER)
     fields = _checked(fields)

@@ -11,7 +11,7 @@ from hms.core.access import require_perm, signed_in
 from hms.core.errors import DomainError, NotFound
 from hms.core.forms import form_add_domain_error
 from hms.core.permissions import Perm
-from hms.patients import selectors, services
+from hms.patients import duplicates, search, selectors, services
 from hms.patients.forms import MergeForm, PatientForm
 from hms.patients.models import Patient, PatientMerge
 from hms.patients.mrn import mrn_is_valid
@@ -37,7 +37,7 @@ def patient_list(request):
         page_number = int(request.GET.get("page", 1))
     except ValueError:
         page_number = 1
-    page = selectors.patient_search(user=request.user, query=query, page=page_number)
+    page = search.patient_search(user=request.user, query=query, page=page_number)
     context = {"page": page, "q": query}
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "patient-results":
         return render(request, "patients/_results.html", context)
@@ -54,7 +54,7 @@ def patient_pick(request):
     query = request.GET.get("mrn", "").strip()[:120]
     patients = []
     if len(query) >= 2:
-        page = selectors.patient_search(user=request.user, query=query, page_size=PICKER_SIZE)
+        page = search.patient_search(user=request.user, query=query, page_size=PICKER_SIZE)
         patients = page.patients
     return render(request, "patients/_picker.html", {"patients": patients, "query": query})
 
@@ -66,7 +66,7 @@ def patient_register(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if not request.POST.get("confirm_not_duplicate"):
-            matches = selectors.patient_find_possible_duplicates(
+            matches = duplicates.patient_find_possible_duplicates(
                 given_name=data["given_name"],
                 family_name=data["family_name"],
                 birth_date=data["birth_date"],

@@ -1,73 +1,41 @@
-"""iCalendar (RFC 5545) text for appointments, written by hand: CRLF line ends, escaped text,
-lines folded at 75 octets, times in UTC."""
+"""iCalendar (RFC 5545) text for appointments, written by the `icalendar` package (escaping,
+line folding, CRLF line ends); times in UTC."""
 
 from collections.abc import Iterable
 from datetime import datetime
 
 from django.utils import timezone
+from icalendar import Calendar, Event, vText
 
 PRODID = "-//HMS//Hospital Management System//EN"
 
 
-def escape(text: str) -> str:
-    """TEXT value escaping (RFC 5545 3.3.11)."""
-    return (
-        (text or "")
-        .replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-        .replace("\r", "\\n")
-    )
-
-
-def fold(line: str) -> str:
-    """Split a content line into chunks of at most 75 octets, never inside a UTF-8 character."""
-    out, current, size = [], "", 0
-    for char in line:
-        width = len(char.encode())
-        if size + width > 75:
-            out.append(current)
-            current, size = " ", 1
-        current += char
-        size += width
-    out.append(current)
-    return "\r\n".join(out)
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.UTC).strftime("%Y%m%dT%H%M%SZ")
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.UTC)
 
 
 def calendar(events: Iterable[dict], *, name: str) -> str:
     """events: dicts with uid, start, end, summary, and optional description, location, status."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODID}",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{escape(name)}",
-    ]
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", vText(name))  # an X- property: escaped as text only when told
     stamp = _utc(timezone.now())
-    for event in events:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{event['uid']}",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART:{_utc(event['start'])}",
-            f"DTEND:{_utc(event['end'])}",
-            f"SUMMARY:{escape(event['summary'])}",
-        ]
-        if event.get("description"):
-            lines.append(f"DESCRIPTION:{escape(event['description'])}")
-        if event.get("location"):
-            lines.append(f"LOCATION:{escape(event['location'])}")
-        lines.append(f"STATUS:{event.get('status', 'CONFIRMED')}")
-        lines.append("END:VEVENT")
-    lines.append("END:VCALENDAR")
-    return "".join(fold(line) + "\r\n" for line in lines)
+    for item in events:
+        event = Event()
+        event.add("uid", item["uid"])
+        event.add("dtstamp", stamp)
+        event.add("dtstart", _utc(item["start"]))
+        event.add("dtend", _utc(item["end"]))
+        event.add("summary", item["summary"])
+        for key in ("description", "location"):
+            if item.get(key):
+                event.add(key, item[key])
+        event.add("status", item.get("status", "CONFIRMED"))
+        cal.add_component(event)
+    return cal.to_ical().decode()
 
 
 def appointment_event(appointment, *, for_practitioner: bool) -> dict:

@@ -1,7 +1,7 @@
 """PostgreSQL only: pg_trgm and GIN trigram indexes for similar-name lookups.
 
 On SQLite these operations do nothing: search there uses the B-tree indexed name tokens and the
-name-word vocabulary (see hms/patients/selectors.py).
+name-word vocabulary (see hms/patients/search.py).
 """
 
 from django.db import migrations

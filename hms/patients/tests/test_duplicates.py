@@ -3,7 +3,7 @@ import datetime
 import pytest
 
 from hms.core.permissions import Role
-from hms.patients.selectors import patient_find_possible_duplicates
+from hms.patients.duplicates import patient_find_possible_duplicates
 from hms.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db

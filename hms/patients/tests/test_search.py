@@ -5,7 +5,7 @@ import pytest
 from hms.core.errors import NotAllowed
 from hms.core.models import AuditEvent
 from hms.core.permissions import Role
-from hms.patients.selectors import parse_query, patient_search
+from hms.patients.search import parse_query, patient_search
 from hms.patients.services import patient_merge
 from hms.patients.tests.factories import PatientFactory
 
@@ -171,3 +171,13 @@ def test_an_unmerged_record_is_found_again(clerk, people, make_user):
 
 def test_an_empty_search_lists_the_newest_registrations_first(clerk, people):
     assert found(clerk, "")[:1] == [people["joan"].pk]
+
+
+def test_the_unused_trigram_indexes_are_gone_on_postgresql():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the trigram indexes only ever existed on PostgreSQL")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE %s", ["%trgm"])
+        assert cursor.fetchall() == []

@@ -211,12 +211,22 @@ def test_the_practitioner_feed_needs_the_secret_token(client, make_user, doctor)
     assert text.count("BEGIN:VEVENT") == 1
 
 
-def test_ical_text_is_escaped_and_folded():
+def test_ical_text_is_escaped_and_folded_and_reads_back_unchanged():
+    from icalendar import Calendar
+
     from hms.scheduling import ical
 
-    assert ical.escape("a;b,c\\d\ne") == "a\\;b\\,c\\\\d\\ne"
-    folded = ical.fold("SUMMARY:" + "é" * 80)
-    assert all(len(line.encode()) <= 75 for line in folded.split("\r\n"))
+    summary = "a;b,c\\d\ne" + "é" * 80
+    start = at(2, 10)
+    text = ical.calendar(
+        [{"uid": "u@hms", "start": start, "end": start, "summary": summary}], name="Dr A, B; C"
+    )
+    assert "SUMMARY:a\\;b\\,c\\\\d\\ne" in text
+    assert "X-WR-CALNAME:Dr A\\, B\\; C\r\n" in text
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    (event,) = Calendar.from_ical(text).walk("VEVENT")
+    assert str(event["SUMMARY"]) == summary
+    assert event.decoded("DTSTART") == start
 
 
 def test_removing_working_hours_lists_booked_appointments_for_rebooking(make_user, doctor):
