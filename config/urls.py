@@ -30,7 +30,7 @@ urlpatterns = [
         name="api-docs",
     ),
     # Anything else under /api/ answers with the JSON error shape, in DEBUG too.
-    re_path(r"^api/", core_views.api_not_found),
+    re_path(r"^api/", core_views.api_not_found, name="api-not-found"),
 ]
 
 handler400 = "hms.core.errors_views.bad_request"

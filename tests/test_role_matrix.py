@@ -7,8 +7,11 @@ by hms/accounts/api_auth.py). URLs with parameters take their arguments from
 tests/url_samples.py.
 """
 
+import difflib
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from urllib.parse import urlsplit
 
@@ -77,6 +80,15 @@ def _drf_class(callback):
     return cls if isinstance(cls, type) and issubclass(cls, APIView) else None
 
 
+def drf_actions(callback) -> dict[str, str]:
+    """A DRF route's HTTP methods, each with the action it runs (a plain APIView: the method)."""
+    actions = getattr(callback, "actions", None)  # a viewset route: {"get": "list", ...}
+    if actions:
+        return {m: actions[m] for m in DRF_METHODS if m in actions}
+    cls = _drf_class(callback)
+    return {m: m for m in DRF_METHODS if hasattr(cls, m)}
+
+
 def declaration_of(route: Route) -> Declaration | str:
     """The access the route's view declares, or a problem that explains what is missing."""
     callback = route.callback
@@ -91,16 +103,11 @@ def declaration_of(route: Route) -> Declaration | str:
             f"{route.label}: the view declares no access. Decorate it with "
             "@require_perm(Perm.X), @signed_in or @public (hms/core/access.py)."
         )
-    actions = getattr(callback, "actions", None)  # a viewset route: {"get": "list", ...}
-    if actions:
-        methods = [m for m in DRF_METHODS if m in actions]
-    else:
-        methods = [m for m in DRF_METHODS if hasattr(cls, m)]
+    methods = drf_actions(callback)
     if not methods:
         return f"{route.label}: the DRF view {cls.__name__} answers no HTTP method"
     perms = {}
-    for method in methods:
-        action = actions[method] if actions else method
+    for method, action in methods.items():
         perm = required_perm_of(cls, action)
         if perm is None and cls.__name__ == "APIRootView":
             return f"{route.label}: DefaultRouter's API root declares nothing; use SimpleRouter"
@@ -118,7 +125,7 @@ def declaration_of(route: Route) -> Declaration | str:
             f"{route.label}: {cls.__name__} must use permission_classes = "
             "[HasRolePermission] (hms/accounts/api_auth.py)"
         )
-    method = "get" if "get" in perms else methods[0]
+    method = "get" if "get" in perms else next(iter(methods))
     return Declaration("api", method, perms[method])
 
 
@@ -158,20 +165,66 @@ def allowed(access, role: Role | None) -> bool:
     return access == SIGNED_IN or role_has_perm(role, access)
 
 
+_NO_PATIENT_RECORD = "the matrix's patient account has no patient record linked to it"
+_NEEDS_PATIENT = "a list needs ?patient= (the matrix sends none): 404 tells no patient was found"
+_HIDDEN = (
+    "declared signed_in (reads shared by staff and patients); the selector answers 404 to a "
+    "role outside the record's area, so a refusal does not tell the record exists"
+)
+
+# An allowed role must get an answer other than 403/404. These URLs may answer 404 to an
+# allowed role, for the reason written beside each; keep the table small and the reasons true.
+MAY_ANSWER_404: dict[str, str] = {
+    "patients:my-record": _NO_PATIENT_RECORD,
+    "patients:my-details": _NO_PATIENT_RECORD,
+    "scheduling:portal-book": _NO_PATIENT_RECORD,
+    "api-not-found": "the JSON 404 for any unknown address under /api/",
+    "patients:photo": "the sample patient has no photo",
+    "clinical:attachment": "the sample attachment's file is not in the matrix's storage",
+    "scheduling:book": "the booking page needs a free slot in its query string",
+    "api-vitals-list": _NEEDS_PATIENT,
+    "api-diagnoses-list": _NEEDS_PATIENT,
+    "api-allergies-list": _NEEDS_PATIENT,
+    "api-notes-list": _NEEDS_PATIENT,
+    "api-lab-results-list": _NEEDS_PATIENT,
+    "api-prescriptions-list": _NEEDS_PATIENT + "; staff outside the pharmacy area: " + _HIDDEN,
+    "api-lab-orders-list": _NEEDS_PATIENT + "; staff outside the lab area: " + _HIDDEN,
+    "api-allergies-detail": _HIDDEN,
+    "api-notes-detail": _HIDDEN,
+    "api-prescriptions-detail": _HIDDEN,
+    "api-lab-orders-detail": _HIDDEN,
+    "api-lab-results-detail": _HIDDEN,
+    "appointment-detail": _HIDDEN,
+    "appointment-cancel": _HIDDEN,
+    "appointment-reschedule": _HIDDEN,
+}
+
+
 def verdict(
-    declaration: Declaration, role: Role | None, response, *, about_an_object: bool = False
+    declaration: Declaration,
+    role: Role | None,
+    response,
+    *,
+    about_an_object: bool = False,
+    may_answer_404: bool = False,
 ) -> str | None:
     """What is wrong with `response`, or None when it matches the declaration.
 
     `about_an_object`: the URL names a sampled object. The matrix's patient is never the
     sample's owner, so a patient may be refused it (404, or 403) even with the permission.
+    `may_answer_404`: the URL is in MAY_ANSWER_404, so an allowed role may get a 404.
     """
     status = response.status_code
     if allowed(declaration.access, role):
         # A public page may send people on to sign in (a confirmed email does); others must not.
         to_login = declaration.access != PUBLIC and is_login_redirect(response)
-        someone_elses = about_an_object and role == Role.PATIENT and status == 403
-        if (status in (401, 403) and not someone_elses) or to_login or status >= 500:
+        someone_elses = about_an_object and role == Role.PATIENT and status in (403, 404)
+        listed = may_answer_404 and status == 404
+        if (
+            (status in (401, 403, 404) and not (someone_elses or listed))
+            or to_login
+            or status >= 500
+        ):
             return f"allowed by {declaration.access!r} but answered {status}"
         return None
     if role is None:
@@ -227,7 +280,13 @@ def check_routes(routes: Iterable[Route], samples: dict) -> tuple[list[str], int
             except Exception as exc:  # the test client re-raises what the view raised
                 problems.append(f"{where}: the view crashed with {type(exc).__name__}: {exc}")
                 continue
-            wrong = verdict(declaration, role, response, about_an_object=bool(route.params))
+            wrong = verdict(
+                declaration,
+                role,
+                response,
+                about_an_object=bool(route.params),
+                may_answer_404=route.name in MAY_ANSWER_404,
+            )
             if wrong:
                 problems.append(f"{where}: {wrong}")
     return problems, requests
@@ -385,6 +444,76 @@ def test_the_foundation_urls_declare_the_permission_the_catalogue_means():
         if route.name in FOUNDATION_DECLARATIONS
     }
     assert declared == FOUNDATION_DECLARATIONS
+
+
+# --- Every route's declaration, pinned in a committed file so a changed one shows in review ----
+
+DECLARATIONS_FILE = Path(__file__).with_name("route_declarations.txt")
+
+
+def _access_text(access) -> str:
+    return access.value if isinstance(access, Perm) else str(access)
+
+
+def declaration_line(route: Route) -> str:
+    """`name access`: a page's declared access, or an API route's `method:action=access` each."""
+    name = route.name or route.pattern
+    if hasattr(route.callback, "hms_access"):
+        return f"{name} {_access_text(route.callback.hms_access)}"
+    cls = _drf_class(route.callback)
+    if cls is None:
+        return f"{name} UNDECLARED"
+    perms = [
+        f"{method}:{action}={_access_text(required_perm_of(cls, action))}"
+        for method, action in drf_actions(route.callback).items()
+    ]
+    return f"{name} api " + " ".join(perms)
+
+
+def declarations_text() -> str:
+    return "\n".join(sorted(declaration_line(route) for route in routes_of())) + "\n"
+
+
+def test_every_route_declares_what_the_committed_declarations_file_says():
+    """A loosened or changed declaration shows as a diff of tests/route_declarations.txt.
+
+    After a deliberate change: UPDATE_DECLARATIONS=1 pytest tests/test_role_matrix.py
+    """
+    current = declarations_text()
+    if os.environ.get("UPDATE_DECLARATIONS") == "1":
+        DECLARATIONS_FILE.write_text(current)
+    pinned = DECLARATIONS_FILE.read_text() if DECLARATIONS_FILE.exists() else ""
+    diff = "\n".join(
+        difflib.unified_diff(
+            pinned.splitlines(), current.splitlines(), "pinned", "declared", lineterm=""
+        )
+    )
+    assert not diff, (
+        f"Route declarations differ from {DECLARATIONS_FILE.name}; if the change is meant, "
+        f"regenerate it with UPDATE_DECLARATIONS=1 and commit it:\n{diff}"
+    )
+
+
+def test_the_declaration_line_names_a_pages_access_and_each_api_actions():
+    page = require_perm(Perm.STAFF_MANAGE)(_plain_view)
+    (route,) = routes_of(_fake_urlconf(path("x/", page, name="x")))
+    assert declaration_line(route) == f"x {Perm.STAFF_MANAGE.value}"
+    viewset = _PartlyDeclaredViewSet.as_view({"get": "list", "post": "create"})
+    (route,) = routes_of(_fake_urlconf(path("y/", viewset, name="y")))
+    assert declaration_line(route) == f"y api get:list={Perm.STAFF_AREA.value} post:create=None"
+
+
+def test_every_url_allowed_to_answer_404_exists_and_says_why():
+    names = {route.name for route in routes_of()}
+    assert set(MAY_ANSWER_404) <= names
+    assert all(reason.strip() for reason in MAY_ANSWER_404.values())
+
+
+def test_an_allowed_role_answered_404_fails_unless_the_url_is_listed_with_a_reason():
+    declaration = Declaration("html", "get", Perm.CLINICAL_VIEW)
+    assert verdict(declaration, Role.DOCTOR, _Response(404)) is not None
+    assert verdict(declaration, Role.DOCTOR, _Response(404), may_answer_404=True) is None
+    assert verdict(declaration, Role.DOCTOR, _Response(403), may_answer_404=True) is not None
 
 
 # --- Clinical rights: what a nurse does, and what only a doctor does (issue 8, points 5-6) -----

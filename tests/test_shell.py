@@ -9,8 +9,8 @@ from django.urls import resolve, reverse
 from hms.accounts.tests.factories import DepartmentFactory
 from hms.core.access import PUBLIC, SIGNED_IN
 from hms.core.models import Hospital
-from hms.core.navigation import MENU, PLANNED
-from hms.core.permissions import Role, role_has_perm
+from hms.core.navigation import MENU, PLANNED, menu_for
+from hms.core.permissions import Perm, Role, role_has_perm
 
 
 def test_the_landing_page_names_the_hospital_its_departments_and_contacts(client, db):
@@ -87,6 +87,41 @@ def test_each_role_sees_its_own_menu_and_nothing_else(client_for, role):
     shown = set(re.findall(r'data-menu="([^"]+)"', page))
     expected = {item.url_name for item in MENU if role_has_perm(role, item.perm)}
     assert shown == expected
+
+
+MENUS_BY_ROLE = {
+    Role.ADMIN: ["patients:list", "patients:merge", "scheduling:calendar", "scheduling:queue-home",
+                 "scheduling:schedule-list", "accounts:staff-list", "core:audit-list"],
+    Role.DOCTOR: ["patients:list", "scheduling:calendar", "scheduling:queue-home",
+                  "scheduling:waitlist", "clinical:encounter-list", "clinical:lab-worklist",
+                  "clinical:prescription-list"],
+    Role.NURSE: ["patients:list", "scheduling:calendar", "scheduling:queue-home",
+                 "clinical:encounter-list", "clinical:lab-worklist", "clinical:prescription-list"],
+    Role.RECEPTIONIST: ["patients:list", "scheduling:calendar", "scheduling:queue-home",
+                        "scheduling:waitlist"],
+    Role.PHARMACIST: ["patients:list", "clinical:prescription-list"],
+    Role.BILLING: ["patients:list"],
+    Role.LAB: ["patients:list", "clinical:lab-worklist"],
+    Role.PATIENT: ["scheduling:portal-appointments", "patients:my-record", "patients:my-details"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_sees_the_same_menu_entries_in_the_same_order_as_pinned(make_user, role):
+    """Apps register their own entries; the menu they add up to stays as it was."""
+    assert [item.url_name for item in menu_for(make_user(role))] == MENUS_BY_ROLE[role]
+
+
+def test_a_registered_menu_entry_takes_its_place_by_order_and_only_once(monkeypatch):
+    from hms.core import navigation
+
+    monkeypatch.setattr(navigation, "MENU", list(navigation.MENU))
+    entry = navigation.MenuItem("Billing", "core:dashboard", Perm.BILLING_VIEW, order=25)
+    navigation.register_menu_item(entry)
+    names = [item.url_name for item in navigation.MENU]
+    assert names.index("core:dashboard") == names.index("patients:merge") + 1
+    with pytest.raises(ValueError, match="already has a menu entry"):
+        navigation.register_menu_item(entry)
 
 
 def test_modules_not_built_yet_are_marked_as_planned(client_for):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from hms.accounts.models import User
 from hms.core.dashboard import DashboardWidget, register_widget
 from hms.core.models import AuditEvent
-from hms.core.navigation import register_count
+from hms.core.navigation import MenuItem, register_count, register_menu_item
 from hms.core.permissions import STAFF_ROLES, Perm
 
 
@@ -49,3 +49,7 @@ def _count_staff(*, user) -> str:
 
 
 register_count("accounts:staff-list", _count_staff)
+register_menu_item(
+    MenuItem("Staff", "accounts:staff-list", Perm.STAFF_MANAGE,
+             "Staff accounts, roles and invitations.", order=130)
+)  # fmt: skip

@@ -14,7 +14,7 @@ from hms.clinical.models import (
 )
 from hms.core.audit import audit_record_patients
 from hms.core.dashboard import DashboardWidget, register_widget
-from hms.core.navigation import register_count
+from hms.core.navigation import MenuItem, register_count, register_menu_item
 from hms.core.permissions import Perm
 
 
@@ -88,3 +88,13 @@ for _url_name, _count in (
     ("clinical:prescription-list", _count_prescriptions),
 ):
     register_count(_url_name, _count)
+
+for _item in (
+    MenuItem("Encounters", "clinical:encounter-list", Perm.CLINICAL_VIEW,
+             "Visits in progress: vitals, diagnoses, prescriptions, notes.", order=80),
+    MenuItem("Lab worklist", "clinical:lab-worklist", Perm.LAB_VIEW,
+             "Lab orders to collect, report and release.", order=90),
+    MenuItem("Prescriptions", "clinical:prescription-list", Perm.PRESCRIPTION_VIEW,
+             "Active prescriptions across the hospital.", order=100),
+):  # fmt: skip
+    register_menu_item(_item)

@@ -1,4 +1,5 @@
 """The main menu: each entry names the permission that shows it, so each role sees its own.
+Apps own their entries: each registers them with `register_menu_item` in its AppConfig.ready().
 
 The dashboard shows the same entries as "Go to" cards, each with a line saying what is there
 and a live count. Counts come from the apps that own the data (core imports none of them):
@@ -18,38 +19,24 @@ class MenuItem:
     url_name: str
     perm: Perm
     description: str = ""
+    order: int = 0  # place in the menu, lowest first; apps keep gaps for later entries
 
 
-MENU: list[MenuItem] = [
-    MenuItem("Patients", "patients:list", Perm.PATIENT_VIEW_DEMOGRAPHICS,
-             "Find a patient by name, MRN or phone and open the chart."),
-    MenuItem("Merge records", "patients:merge", Perm.PATIENT_MERGE,
-             "Join two records of the same person; undo a merge."),
-    MenuItem("Appointments", "scheduling:calendar", Perm.APPOINTMENT_VIEW,
-             "The day or week of a doctor or department; book free slots."),
-    MenuItem("Queue", "scheduling:queue-home", Perm.APPOINTMENT_VIEW,
-             "Patients who have arrived today, in the order they came."),
-    MenuItem("Waiting list", "scheduling:waitlist", Perm.APPOINTMENT_BOOK,
-             "Patients waiting for an earlier slot; add one."),
-    MenuItem("Schedules", "scheduling:schedule-list", Perm.SCHEDULE_MANAGE,
-             "Doctors' working hours, leave and extra sessions."),
-    MenuItem("My appointments", "scheduling:portal-appointments", Perm.PORTAL_USE,
-             "Book, move or cancel a visit."),
-    MenuItem("Encounters", "clinical:encounter-list", Perm.CLINICAL_VIEW,
-             "Visits in progress: vitals, diagnoses, prescriptions, notes."),
-    MenuItem("Lab worklist", "clinical:lab-worklist", Perm.LAB_VIEW,
-             "Lab orders to collect, report and release."),
-    MenuItem("Prescriptions", "clinical:prescription-list", Perm.PRESCRIPTION_VIEW,
-             "Active prescriptions across the hospital."),
-    MenuItem("My record", "patients:my-record", Perm.PORTAL_USE,
-             "Your results, medicines, allergies and visits."),
-    MenuItem("My details", "patients:my-details", Perm.PORTAL_USE,
-             "Your contact details as the hospital has them."),
-    MenuItem("Staff", "accounts:staff-list", Perm.STAFF_MANAGE,
-             "Staff accounts, roles and invitations."),
+# Filled by each app's AppConfig.ready() (and core's own entry below), kept sorted by `order`.
+MENU: list[MenuItem] = []
+
+
+def register_menu_item(item: MenuItem) -> None:
+    if any(known.url_name == item.url_name for known in MENU):
+        raise ValueError(f"{item.url_name} already has a menu entry")
+    MENU.append(item)
+    MENU.sort(key=lambda known: known.order)
+
+
+register_menu_item(
     MenuItem("Audit trail", "core:audit-list", Perm.AUDIT_VIEW,
-             "Who read or changed what, and when."),
-]  # fmt: skip
+             "Who read or changed what, and when.", order=140)
+)  # fmt: skip
 
 
 def menu_for(user) -> list[MenuItem]:

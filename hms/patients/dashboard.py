@@ -1,6 +1,7 @@
-"""The registry's count on the dashboard's "Patients" card."""
+"""The patients' menu entries and the registry's count on the dashboard's "Patients" card."""
 
-from hms.core.navigation import register_count
+from hms.core.navigation import MenuItem, register_count, register_menu_item
+from hms.core.permissions import Perm
 from hms.patients.models import Patient
 
 
@@ -9,3 +10,15 @@ def _count_registered(*, user) -> str:
 
 
 register_count("patients:list", _count_registered)
+
+for _item in (
+    MenuItem("Patients", "patients:list", Perm.PATIENT_VIEW_DEMOGRAPHICS,
+             "Find a patient by name, MRN or phone and open the chart.", order=10),
+    MenuItem("Merge records", "patients:merge", Perm.PATIENT_MERGE,
+             "Join two records of the same person; undo a merge.", order=20),
+    MenuItem("My record", "patients:my-record", Perm.PORTAL_USE,
+             "Your results, medicines, allergies and visits.", order=110),
+    MenuItem("My details", "patients:my-details", Perm.PORTAL_USE,
+             "Your contact details as the hospital has them.", order=120),
+):  # fmt: skip
+    register_menu_item(_item)

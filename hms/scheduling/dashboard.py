@@ -8,7 +8,7 @@ from django.utils import timezone
 from hms.core.audit import audit_record
 from hms.core.dashboard import DashboardWidget, register_widget
 from hms.core.models import Department
-from hms.core.navigation import register_count
+from hms.core.navigation import MenuItem, register_count, register_menu_item
 from hms.core.permissions import Perm
 from hms.patients.selectors import patient_of_user
 from hms.scheduling.models import (
@@ -172,3 +172,17 @@ for _url_name, _count in (
     ("scheduling:portal-appointments", _count_own_upcoming),
 ):
     register_count(_url_name, _count)
+
+for _item in (
+    MenuItem("Appointments", "scheduling:calendar", Perm.APPOINTMENT_VIEW,
+             "The day or week of a doctor or department; book free slots.", order=30),
+    MenuItem("Queue", "scheduling:queue-home", Perm.APPOINTMENT_VIEW,
+             "Patients who have arrived today, in the order they came.", order=40),
+    MenuItem("Waiting list", "scheduling:waitlist", Perm.APPOINTMENT_BOOK,
+             "Patients waiting for an earlier slot; add one.", order=50),
+    MenuItem("Schedules", "scheduling:schedule-list", Perm.SCHEDULE_MANAGE,
+             "Doctors' working hours, leave and extra sessions.", order=60),
+    MenuItem("My appointments", "scheduling:portal-appointments", Perm.PORTAL_USE,
+             "Book, move or cancel a visit.", order=70),
+):  # fmt: skip
+    register_menu_item(_item)
