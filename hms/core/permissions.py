@@ -53,6 +53,9 @@ class Perm(StrEnum):
     BILLING_WRITE = "billing.write"
     INVENTORY_VIEW = "inventory.view"
     INVENTORY_WRITE = "inventory.write"
+    # Patient relations: visit feedback and the Contact Us inbox
+    FEEDBACK_VIEW = "feedback.view"
+    CONTACT_MANAGE = "feedback.manage_contact"
     # Portal (a patient's own record)
     PORTAL_USE = "portal.use"
     # Everyone on staff
@@ -78,6 +81,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.SCHEDULE_MANAGE,
             Perm.BILLING_VIEW,
             Perm.INVENTORY_VIEW,
+            Perm.FEEDBACK_VIEW,
+            Perm.CONTACT_MANAGE,
         }
     ),
     Role.DOCTOR: frozenset(
@@ -119,6 +124,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.APPOINTMENT_VIEW,
             Perm.APPOINTMENT_BOOK,
             Perm.APPOINTMENT_WALK_IN,
+            Perm.CONTACT_MANAGE,
         }
     ),
     Role.PHARMACIST: frozenset(

@@ -633,7 +633,7 @@ def appointment_complete(*, actor: User, appointment_id, encounter=None) -> bool
     if appointment is None:
         return False
     with transaction.atomic():
-        return _transition(
+        completed = _transition(
             actor=actor,
             appointment=appointment,
             to=S.COMPLETED,
@@ -641,6 +641,17 @@ def appointment_complete(*, actor: User, appointment_id, encounter=None) -> bool
             action="appointment.complete",
             completed_at=timezone.now(),
         )
+        if completed:
+            appointment.refresh_from_db()
+            emit(
+                "appointment.completed",
+                appointment_id=str(appointment.pk),
+                patient_id=str(appointment.patient_id),
+                service_id=appointment.service_id,
+                practitioner_id=appointment.practitioner_id,
+                department_id=appointment.department_id,
+            )
+        return completed
 
 
 APPOINTMENT_LABEL = Appointment._meta.label_lower
