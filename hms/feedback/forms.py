@@ -8,7 +8,9 @@ from hms.feedback.services import MAX_COMMENT, MAX_MESSAGE
 
 class ContactForm(forms.Form):
     name = forms.CharField(max_length=120, label="Your name")
-    email = forms.EmailField(required=False, label="Email")
+    email = forms.EmailField(
+        required=False, label="Email", help_text="An email address or a phone number, or both."
+    )
     phone = forms.CharField(max_length=40, required=False, label="Phone")
     topic = forms.ChoiceField(choices=[("", "Choose…"), *ContactTopic.choices])
     message = forms.CharField(
