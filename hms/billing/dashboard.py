@@ -1,0 +1,1 @@
+"""Billing's menu entries and dashboard widget."""
