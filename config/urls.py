@@ -17,6 +17,7 @@ urlpatterns = [
     path("patients/", include("hms.patients.urls")),
     path("clinical/", include("hms.clinical.urls")),
     path("scheduling/", include("hms.scheduling.urls")),
+    path("billing/", include("hms.billing.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", public(SpectacularAPIView.as_view()), name="api-schema"),
