@@ -372,6 +372,7 @@ SPECTACULAR_SETTINGS = {
         "ReminderKindEnum": "hms.scheduling.models.ReminderKind",
         "InvoiceStatusEnum": "hms.billing.models.InvoiceStatus",
         "PaymentMethodEnum": "hms.billing.models.PaymentMethod",
+        "DeskPaymentMethodEnum": "hms.billing.models.DESK_METHOD_CHOICES",
         "PaymentKindEnum": "hms.billing.models.PaymentKind",
         "ChargeStatusEnum": "hms.billing.models.ChargeStatus",
         "PriceKindEnum": "hms.billing.models.PriceKind",

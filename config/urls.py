@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("hms.patients.api_urls")),
     path("", include("hms.clinical.api_urls")),
     path("", include("hms.scheduling.api_urls")),
+    path("", include("hms.billing.api_urls")),
 ]
 
 urlpatterns = [

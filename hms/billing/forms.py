@@ -2,8 +2,7 @@ from decimal import Decimal
 
 from django import forms
 
-from hms.billing.models import CopayKind, Payer, PriceItem, PriceKind
-from hms.billing.services import DESK_METHODS
+from hms.billing.models import DESK_METHOD_CHOICES, CopayKind, Payer, PriceItem, PriceKind
 from hms.core.models import Department
 from hms.scheduling.models import Service
 
@@ -67,14 +66,14 @@ class CreditNoteForm(forms.Form):
 
 class PaymentForm(forms.Form):
     amount = forms.DecimalField(**MONEY)
-    method = forms.ChoiceField(choices=[(m.value, m.label) for m in DESK_METHODS])
+    method = forms.ChoiceField(choices=DESK_METHOD_CHOICES)
     reference = forms.CharField(max_length=100, required=False,
                                 help_text="Card slip, transfer reference...")  # fmt: skip
 
 
 class RefundForm(forms.Form):
     amount = forms.DecimalField(**MONEY)
-    method = forms.ChoiceField(choices=[(m.value, m.label) for m in DESK_METHODS])
+    method = forms.ChoiceField(choices=DESK_METHOD_CHOICES)
     reason = forms.CharField(max_length=300)
 
 

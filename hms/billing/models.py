@@ -322,6 +322,14 @@ class PaymentMethod(models.TextChoices):
     CREDIT = "credit", "Patient credit"
 
 
+# What the desk records (credit moves only by the services: applied at issue, kept on excess).
+DESK_METHOD_CHOICES = [
+    (m.value, m.label)
+    for m in (PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.BANK_TRANSFER,
+              PaymentMethod.INSURER)
+]  # fmt: skip
+
+
 class Payment(TimeStampedModel):
     """One ledger entry of money: received (`payment`) or given back (`refund`), for an invoice
     or on the patient's account (`invoice` empty: credit). Never edited or deleted."""
