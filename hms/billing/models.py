@@ -256,8 +256,12 @@ class InvoiceLine(TimeStampedModel):
     class Meta:
         ordering = ["created_at", "pk"]
         constraints = [
+            # total = net + tax; within half a cent, because SQLite adds decimals as floats
+            # (0.1 + 0.2 != 0.3 there).
             models.CheckConstraint(
-                condition=Q(total=models.F("net") + models.F("tax")), name="invoice_line_sum"
+                condition=Q(total__gte=models.F("net") + models.F("tax") - Decimal("0.005"))
+                & Q(total__lte=models.F("net") + models.F("tax") + Decimal("0.005")),
+                name="invoice_line_sum",
             ),
             models.CheckConstraint(condition=Q(net__gte=0), name="invoice_line_net_ge_0"),
         ]
