@@ -61,6 +61,13 @@ def _price() -> dict:
     return {"pk": PriceItemFactory().pk}
 
 
+def _api(sample):
+    def make() -> dict:
+        return {"pk": str(sample()["pk"])}
+
+    return make
+
+
 URL_SAMPLES = {
     "billing:invoice": _invoice,
     "billing:invoice-pdf": _invoice,
@@ -82,4 +89,17 @@ URL_SAMPLES = {
     "billing:portal-invoice": _invoice,
     "billing:portal-invoice-pdf": _invoice,
     "billing:portal-receipt-pdf": _payment,
+    "api-patient-balance": lambda: {"patient_id": str(_patient()["patient_id"])},
+    "api-invoices-detail": _api(_invoice),
+    "api-invoices-issue": _api(_invoice),
+    "api-invoices-pdf": _api(_invoice),
+    "api-invoices-void": _api(_invoice),
+    "api-payments-detail": _api(_payment),
+    "api-payments-refund": _api(_payment),
+    "api-charges-detail": _api(_draft_charge),
+    "api-charges-void": _api(_draft_charge),
+    "api-claims-detail": _api(_claim),
+    "api-claims-decide": _api(_claim),
+    "api-claims-pay": _api(_claim),
+    "api-claims-submit": _api(_claim),
 }
