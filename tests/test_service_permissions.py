@@ -21,6 +21,7 @@ from django.utils import timezone
 
 import hms
 from hms.accounts import services as accounts
+from hms.billing import services as billing
 from hms.clinical import services as clinical
 from hms.core.access import as_system, require
 from hms.core.events import emit, subscribe
@@ -29,7 +30,7 @@ from hms.feedback import services as feedback
 from hms.patients import services as patients
 from hms.scheduling import services as scheduling
 
-MODULES: tuple[ModuleType, ...] = (accounts, clinical, patients, scheduling, feedback)
+MODULES: tuple[ModuleType, ...] = (accounts, clinical, patients, scheduling, feedback, billing)
 
 # Services that write on the actor's behalf: the permission each one requires.
 CHECKED = {
@@ -88,6 +89,22 @@ CHECKED = {
     feedback.contact_message_assign: Perm.CONTACT_MANAGE,
     feedback.contact_message_set_status: Perm.CONTACT_MANAGE,
     feedback.contact_note_add: Perm.CONTACT_MANAGE,
+    # billing
+    billing.price_item_create: Perm.BILLING_WRITE,
+    billing.price_item_change_price: Perm.BILLING_WRITE,
+    billing.charge_post_for_source: Perm.BILLING_WRITE,
+    billing.charge_add: Perm.BILLING_WRITE,
+    billing.charge_void: Perm.BILLING_WRITE,
+    billing.invoice_issue: Perm.BILLING_WRITE,
+    billing.invoice_void: Perm.BILLING_WRITE,
+    billing.credit_note_create: Perm.BILLING_WRITE,
+    billing.payment_take: Perm.BILLING_WRITE,
+    billing.payment_refund: Perm.BILLING_WRITE,
+    billing.payer_create: Perm.BILLING_WRITE,
+    billing.coverage_add: Perm.BILLING_WRITE,
+    billing.claim_submit: Perm.BILLING_WRITE,
+    billing.claim_decide: Perm.BILLING_WRITE,
+    billing.claim_record_payment: Perm.BILLING_WRITE,
 }
 
 # Of those, the ones a patient also runs for their own record: ownership is checked instead of

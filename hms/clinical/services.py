@@ -731,6 +731,13 @@ def lab_result_record(
                 details={"flag": result.flag},
             )
             _notify_if_critical(result, locked)
+            emit(  # billing posts the test's charge (once per order)
+                "lab_result.recorded",
+                lab_order_id=str(locked.pk),
+                lab_result_id=str(result.pk),
+                test_code=locked.test_code,
+                patient_id=str(locked.patient_id),
+            )
     except IntegrityError:
         raise _already_resulted() from None  # the race: two entries at once, one is kept
     return result

@@ -80,6 +80,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.APPOINTMENT_VIEW,
             Perm.SCHEDULE_MANAGE,
             Perm.BILLING_VIEW,
+            Perm.BILLING_WRITE,
             Perm.INVENTORY_VIEW,
             Perm.FEEDBACK_VIEW,
             Perm.CONTACT_MANAGE,

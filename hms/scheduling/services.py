@@ -627,7 +627,8 @@ def appointment_start_consultation(*, actor: User, appointment_id, encounter=Non
 
 
 def appointment_complete(*, actor: User, appointment_id, encounter=None) -> bool:
-    """The encounter was completed: the appointment is completed (idempotent)."""
+    """The encounter was completed: the appointment is completed (idempotent) and
+    `appointment.completed` announced (billing posts the consultation's charge)."""
     require(actor, Perm.CLINICAL_WRITE)
     appointment = Appointment.objects.filter(pk=appointment_id).first()
     if appointment is None:
@@ -641,8 +642,8 @@ def appointment_complete(*, actor: User, appointment_id, encounter=None) -> bool
             action="appointment.complete",
             completed_at=timezone.now(),
         )
-        if completed:
-            appointment.refresh_from_db()
+        if completed:  # once: a repeated completion changes nothing and announces nothing
+            appointment.refresh_from_db()  # a merge may have moved it while we waited
             emit(
                 "appointment.completed",
                 appointment_id=str(appointment.pk),

@@ -52,7 +52,11 @@ def test_completing_a_visit_asks_its_patient_once_in_the_portal_and_by_email(
     assert [m.to for m in mail.outbox] == [[appointment.patient.email]]
     # The event again (a replay, a second completion): nothing more is asked.
     with django_capture_on_commit_callbacks(execute=True), as_system():
-        scheduling.emit("appointment.completed", appointment_id=str(appointment.pk))
+        scheduling.emit(
+            "appointment.completed", appointment_id=str(appointment.pk),
+            patient_id=str(appointment.patient_id), service_id=None,
+            practitioner_id=appointment.practitioner_id, department_id=appointment.department_id,
+        )  # fmt: skip
     assert VisitFeedback.objects.count() == 1 and Notification.objects.count() == 1
     assert len(mail.outbox) == 1
 
