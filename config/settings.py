@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "hms.patients",
     "hms.clinical",
     "hms.scheduling",
+    "hms.inventory",
 ]
 
 MIDDLEWARE = [
@@ -293,6 +294,10 @@ CHECK_IN_OPENS_HOURS_BEFORE = env_int("CHECK_IN_OPENS_HOURS_BEFORE", 2)
 # How long a slot freed for the waitlist is held for the patient it is offered to.
 WAITLIST_HOLD_MINUTES = env_int("WAITLIST_HOLD_MINUTES", 30, minimum=1)
 
+# --- Inventory and pharmacy -----------------------------------------------------------------
+# A lot expiring within this many days raises an alert (once) on the pharmacist's dashboard.
+INVENTORY_EXPIRY_WARNING_DAYS = env_int("INVENTORY_EXPIRY_WARNING_DAYS", 90, minimum=1)
+
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 # `manage.py crontask` enqueues the periodic jobs; with REDIS_URL set, a Redis lock keeps it to
@@ -360,6 +365,10 @@ SPECTACULAR_SETTINGS = {
         "ScheduleExceptionKindEnum": "hms.scheduling.models.ExceptionKind",
         "WaitlistStatusEnum": "hms.scheduling.models.WaitlistStatus",
         "ReminderKindEnum": "hms.scheduling.models.ReminderKind",
+        "ItemKindEnum": "hms.inventory.models.ItemKind",
+        "LocationKindEnum": "hms.inventory.models.LocationKind",
+        "PurchaseOrderStatusEnum": "hms.inventory.models.OrderStatus",
+        "AlertKindEnum": "hms.inventory.models.AlertKind",
     },
 }
 

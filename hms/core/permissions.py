@@ -52,7 +52,8 @@ class Perm(StrEnum):
     BILLING_VIEW = "billing.view"
     BILLING_WRITE = "billing.write"
     INVENTORY_VIEW = "inventory.view"
-    INVENTORY_WRITE = "inventory.write"
+    INVENTORY_WRITE = "inventory.write"  # stores: receipts, adjustments, transfers, orders
+    DISPENSE = "inventory.dispense"  # the pharmacy: dispense a patient's prescription
     # Portal (a patient's own record)
     PORTAL_USE = "portal.use"
     # Everyone on staff
@@ -78,6 +79,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.SCHEDULE_MANAGE,
             Perm.BILLING_VIEW,
             Perm.INVENTORY_VIEW,
+            Perm.INVENTORY_WRITE,
         }
     ),
     Role.DOCTOR: frozenset(
@@ -128,6 +130,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.PRESCRIPTION_VIEW,
             Perm.INVENTORY_VIEW,
             Perm.INVENTORY_WRITE,
+            Perm.DISPENSE,
         }
     ),
     Role.BILLING: frozenset(
