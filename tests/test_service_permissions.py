@@ -22,13 +22,21 @@ from django.utils import timezone
 import hms
 from hms.accounts import services as accounts
 from hms.clinical import services as clinical
+from hms.inventory import services as inventory
 from hms.core.access import as_system, require
 from hms.core.events import emit, subscribe
 from hms.core.permissions import Perm, Role, role_has_perm
 from hms.patients import services as patients
 from hms.scheduling import services as scheduling
 
-MODULES: tuple[ModuleType, ...] = (accounts, clinical, patients, scheduling)
+MODULES: tuple[ModuleType, ...] = (
+    accounts,
+    clinical,
+    patients,
+    scheduling,
+    # inventory
+    inventory,
+)
 
 # Services that write on the actor's behalf: the permission each one requires.
 CHECKED = {
@@ -82,6 +90,24 @@ CHECKED = {
     scheduling.waitlist_join: Perm.APPOINTMENT_BOOK,
     scheduling.waitlist_release_offer: Perm.APPOINTMENT_BOOK,
     scheduling.reminder_opt_out_set: Perm.APPOINTMENT_BOOK,
+    # inventory
+    inventory.alert_resolve: Perm.INVENTORY_WRITE,
+    inventory.item_create: Perm.INVENTORY_WRITE,
+    inventory.item_update: Perm.INVENTORY_WRITE,
+    inventory.location_create: Perm.INVENTORY_WRITE,
+    inventory.reorder_level_set: Perm.INVENTORY_WRITE,
+    inventory.supplier_create: Perm.INVENTORY_WRITE,
+    inventory.stock_receive: Perm.INVENTORY_WRITE,
+    inventory.stock_adjust: Perm.INVENTORY_WRITE,
+    inventory.stock_transfer: Perm.INVENTORY_WRITE,
+    inventory.stock_issue: Perm.INVENTORY_WRITE,
+    inventory.stock_return: Perm.INVENTORY_WRITE,
+    inventory.stock_dispense: Perm.DISPENSE,
+    inventory.purchase_order_create: Perm.INVENTORY_WRITE,
+    inventory.purchase_order_approve: Perm.INVENTORY_WRITE,
+    inventory.purchase_order_send: Perm.INVENTORY_WRITE,
+    inventory.purchase_order_cancel: Perm.INVENTORY_WRITE,
+    inventory.purchase_order_receive: Perm.INVENTORY_WRITE,
 }
 
 # Of those, the ones a patient also runs for their own record: ownership is checked instead of
@@ -115,6 +141,8 @@ SYSTEM_JOBS = {
     scheduling.reminders_send_due,
     scheduling.waitlist_expire_offers,
     scheduling.waitlist_offer_slot,
+    # inventory
+    inventory.lots_expiring_sweep,
 }
 
 # Helpers the services use: they write nothing and take no actor.
@@ -130,6 +158,9 @@ HELPERS = {
     patients.photo_check,
     scheduling.check_in_window,
     patients.birth_date_check,
+    # inventory
+    inventory.on_hand_of,
+    inventory.dispensed_quantity,
 }
 
 
