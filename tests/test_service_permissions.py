@@ -22,10 +22,10 @@ from django.utils import timezone
 import hms
 from hms.accounts import services as accounts
 from hms.clinical import services as clinical
-from hms.inventory import services as inventory
 from hms.core.access import as_system, require
 from hms.core.events import emit, subscribe
 from hms.core.permissions import Perm, Role, role_has_perm
+from hms.inventory import services as inventory
 from hms.patients import services as patients
 from hms.scheduling import services as scheduling
 
