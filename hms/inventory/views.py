@@ -246,6 +246,8 @@ def dispense(request, pk):
                 )  # fmt: skip
             except DomainError as exc:
                 form_add_domain_error(form, exc)
+                if exc.message not in form.non_field_errors():
+                    form.add_error(None, exc.message)  # the whole story, above the form
                 status = exc.status if exc.status in (400, 409) else 400
             else:
                 messages.success(request, f"Dispensed {done.quantity} {item.unit}(s) of {item}.")
