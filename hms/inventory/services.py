@@ -858,3 +858,79 @@ def purchase_order_receive(
             details={"lines": len(lines), "complete": complete},
         )
     return order
+
+
+# --- Catalogue CSV -------------------------------------------------------------------------------
+
+CATALOGUE_COLUMNS = (
+    "code", "name", "kind", "generic_name", "brand", "form", "strength", "unit", "atc_code",
+    "unit_of_issue", "pack_size", "is_active",
+)  # fmt: skip
+_LIMITS = {"code": 40, "name": 200, "generic_name": 200, "brand": 200, "form": 60,
+           "strength": 60, "unit": 30, "atc_code": 10, "unit_of_issue": 30}  # fmt: skip
+CATALOGUE_MAX_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    created: int
+    updated: int
+    errors: list[tuple[int, str, str]]  # (line, field, message)
+
+
+def _catalogue_row(row: dict) -> tuple[dict, list[tuple[str, str]]]:
+    errors, data = [], {}
+    for column, limit in _LIMITS.items():
+        value = (row.get(column) or "").strip()
+        if len(value) > limit:
+            errors.append((column, f"at most {limit} characters"))
+        data[column] = value
+    data["code"] = data["code"].upper()
+    if not data["code"]:
+        errors.append(("code", "required"))
+    if not data["name"]:
+        errors.append(("name", "required"))
+    data["kind"] = (row.get("kind") or "medicine").strip().lower()
+    if data["kind"] not in ItemKind.values:
+        errors.append(("kind", "medicine, consumable or equipment"))
+    data["unit"] = data["unit"] or "unit"
+    pack = (row.get("pack_size") or "1").strip()
+    if not pack.isdigit() or not 1 <= int(pack) <= 1_000_000:
+        errors.append(("pack_size", "a whole number from 1"))
+    else:
+        data["pack_size"] = int(pack)
+    active = (row.get("is_active") or "yes").strip().lower()
+    if active not in ("yes", "no", "true", "false", "1", "0"):
+        errors.append(("is_active", "yes or no"))
+    data["is_active"] = active in ("yes", "true", "1")
+    return data, errors
+
+
+def catalogue_import(*, actor: User, rows: list[dict]) -> ImportReport:
+    """Create or update catalogue items from CSV rows (a header line names the columns). A bad
+    row is reported with its line and field and imports nothing; the good rows are imported."""
+    require(actor, Perm.INVENTORY_WRITE)
+    if len(rows) > CATALOGUE_MAX_ROWS:
+        raise DomainError(f"At most {CATALOGUE_MAX_ROWS} rows at a time.", code="too_many_rows")
+    created = updated = 0
+    errors: list[tuple[int, str, str]] = []
+    seen: dict[str, int] = {}
+    with transaction.atomic():
+        for line, row in enumerate(rows, start=2):  # line 1 is the header
+            data, problems = _catalogue_row(row)
+            if data["code"] in seen:
+                problems.append(("code", f"repeats line {seen[data['code']]}"))
+            if problems:
+                errors += [(line, field, message) for field, message in problems]
+                continue
+            seen[data["code"]] = line
+            code = data.pop("code")
+            _, was_created = Item.objects.update_or_create(code=code, defaults=data)
+            created, updated = created + was_created, updated + (not was_created)
+        audit_record(
+            action="inventory.catalogue_import",
+            actor=actor,
+            object_type="inventory.item",
+            details={"created": created, "updated": updated, "errors": len(errors)},
+        )
+    return ImportReport(created, updated, errors)

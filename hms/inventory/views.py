@@ -30,6 +30,13 @@ from hms.inventory.models import (
     Supplier,
 )
 
+def _show_error(form, exc: DomainError) -> None:
+    """The refusal on the fields it names, and its whole message above the form."""
+    form_add_domain_error(form, exc)
+    if exc.message not in form.non_field_errors():
+        form.add_error(None, exc.message)
+
+
 # --- Overview and catalogue ----------------------------------------------------------------------
 
 
@@ -155,7 +162,7 @@ def receive(request):
         try:
             move = services.stock_receive(actor=request.user, **form.cleaned_data)
         except DomainError as exc:
-            form_add_domain_error(form, exc)
+            _show_error(form, exc)
         else:
             messages.success(request, f"Received {move.quantity} into {move.location}.")
             return redirect("inventory:item", move.item_id)
@@ -245,9 +252,7 @@ def dispense(request, pk):
                     **form.cleaned_data,
                 )  # fmt: skip
             except DomainError as exc:
-                form_add_domain_error(form, exc)
-                if exc.message not in form.non_field_errors():
-                    form.add_error(None, exc.message)  # the whole story, above the form
+                _show_error(form, exc)
                 status = exc.status if exc.status in (400, 409) else 400
             else:
                 messages.success(request, f"Dispensed {done.quantity} {item.unit}(s) of {item}.")
