@@ -30,6 +30,7 @@ from hms.inventory.models import (
     Supplier,
 )
 
+
 def _show_error(form, exc: DomainError) -> None:
     """The refusal on the fields it names, and its whole message above the form."""
     form_add_domain_error(form, exc)
