@@ -108,6 +108,7 @@ CHECKED = {
     inventory.purchase_order_send: Perm.INVENTORY_WRITE,
     inventory.purchase_order_cancel: Perm.INVENTORY_WRITE,
     inventory.purchase_order_receive: Perm.INVENTORY_WRITE,
+    inventory.catalogue_import: Perm.INVENTORY_WRITE,
 }
 
 # Of those, the ones a patient also runs for their own record: ownership is checked instead of

@@ -9,7 +9,6 @@ from hms.inventory.models import (
     ItemKind,
     Location,
     LocationKind,
-    Lot,
     Supplier,
 )
 
@@ -173,5 +172,18 @@ class ReportPeriodForm(forms.Form):
         return data
 
 
-def lot_choices(item: Item):
-    return Lot.objects.filter(item=item)
+class CatalogueImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8, a header line naming the columns: code, name, kind, generic_name, "
+        "brand, form, strength, unit, atc_code, unit_of_issue, pack_size, is_active.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 2 * 1024 * 1024:
+            raise forms.ValidationError("At most 2 MB.")
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("The file is not UTF-8 text.") from None

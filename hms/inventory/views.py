@@ -1,6 +1,7 @@
 """Pages of the pharmacy and stores: thin, each calls one service or selector."""
 
 import csv
+import io
 from datetime import timedelta
 
 from django.contrib import messages
@@ -185,6 +186,39 @@ def location_add(request):
             messages.success(request, "Location added.")
             return redirect("inventory:home")
     return render(request, "inventory/form.html", {"form": form, "title": "Add a location"})
+
+
+@require_perm(Perm.INVENTORY_VIEW)
+def catalogue_export(request):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="catalogue.csv"'
+    writer = csv.writer(response)
+    writer.writerow(services.CATALOGUE_COLUMNS)
+    for item in Item.objects.order_by("code").iterator():
+        row = {c: getattr(item, c) for c in services.CATALOGUE_COLUMNS}
+        row["is_active"] = "yes" if item.is_active else "no"
+        writer.writerow(row.values())
+    return response
+
+
+@require_perm(Perm.INVENTORY_WRITE)
+def catalogue_import(request):
+    form = forms.CatalogueImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        reader = csv.DictReader(io.StringIO(form.cleaned_data["file"]))
+        missing = {"code", "name"} - set(reader.fieldnames or [])
+        if missing:
+            form.add_error("file", f"Missing column(s): {', '.join(sorted(missing))}.")
+        else:
+            try:
+                report = services.catalogue_import(actor=request.user, rows=list(reader))
+            except (DomainError, csv.Error) as exc:
+                form.add_error("file", getattr(exc, "message", str(exc)))
+    status = 400 if request.method == "POST" and report is None else 200
+    return render(
+        request, "inventory/catalogue_import.html", {"form": form, "report": report}, status=status
+    )
 
 
 # --- Alerts --------------------------------------------------------------------------------------
