@@ -2,7 +2,6 @@
 and audit as the pages. Items, locations and lots are referred to by id (an item also by its
 code); quantities are whole units; money is a string with two decimals."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -35,7 +34,7 @@ Money = {"max_digits": 12, "decimal_places": 2, "coerce_to_string": True}
 def _item(ref: str) -> Item:
     ref = str(ref).strip()
     item = Item.objects.filter(code=ref.upper()).first()
-    if item is None and ref.isdigit() and len(ref) < 19:
+    if item is None and ref.isascii() and ref.isdigit() and len(ref) < 19:
         item = Item.objects.filter(pk=int(ref)).first()
     if item is None:
         raise DomainError("No such item.", code="not_found", fields={"item": "Unknown item."})
@@ -44,10 +43,21 @@ def _item(ref: str) -> Item:
 
 def _by_pk(model, ref, field: str):
     ref = str(ref).strip()
-    found = model.objects.filter(pk=int(ref)).first() if ref.isdigit() and len(ref) < 19 else None
+    found = (
+        model.objects.filter(pk=int(ref)).first()
+        if ref.isascii() and ref.isdigit() and len(ref) < 19
+        else None
+    )
     if found is None:
         raise DomainError(f"No such {field}.", code="not_found", fields={field: "Unknown."})
     return found
+
+
+def _order(ref) -> PurchaseOrder:
+    try:
+        return _by_pk(PurchaseOrder, ref, "order")
+    except DomainError:
+        raise NotFound("No such purchase order.") from None
 
 
 class Ref(serializers.CharField):
@@ -477,8 +487,8 @@ class OrderReceiveView(APIView):
     required_perm = Perm.INVENTORY_WRITE
 
     @extend_schema(request=ReceiveIn, responses={200: OrderOut})
-    def post(self, request, pk: int):
-        order = get_object_or_404(PurchaseOrder, pk=pk)
+    def post(self, request, pk: str):
+        order = _order(pk)
         body = ReceiveIn(data=request.data)
         body.is_valid(raise_exception=True)
         lines = {str(line.pk): line for line in order.lines.select_related("item")}

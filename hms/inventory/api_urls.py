@@ -11,7 +11,7 @@ urlpatterns = [
     path("alerts/", api.AlertsView.as_view(), name="api-inventory-alerts"),
     path("purchase-orders/", api.OrdersView.as_view(), name="api-inventory-orders"),
     path(
-        "purchase-orders/<int:pk>/receive/",
+        "purchase-orders/<str:pk>/receive/",
         api.OrderReceiveView.as_view(),
         name="api-inventory-order-receive",
     ),

@@ -895,7 +895,7 @@ def _catalogue_row(row: dict) -> tuple[dict, list[tuple[str, str]]]:
         errors.append(("kind", "medicine, consumable or equipment"))
     data["unit"] = data["unit"] or "unit"
     pack = (row.get("pack_size") or "1").strip()
-    if not pack.isdigit() or not 1 <= int(pack) <= 1_000_000:
+    if not (pack.isascii() and pack.isdigit()) or not 1 <= int(pack) <= 1_000_000:
         errors.append(("pack_size", "a whole number from 1"))
     else:
         data["pack_size"] = int(pack)
