@@ -40,6 +40,11 @@ class ItemForm(forms.Form):
     )
 
 
+class ItemEditForm(ItemForm):
+    code = None
+    is_active = forms.BooleanField(required=False, label="In use (offered to prescribers)")
+
+
 class ReceiveForm(forms.Form):
     item = forms.ModelChoiceField(queryset=Item.objects.none())
     location = forms.ModelChoiceField(queryset=Location.objects.none())

@@ -10,6 +10,7 @@ urlpatterns = [
     path("catalogue.csv", views.catalogue_export, name="catalogue-export"),
     path("catalogue/import/", views.catalogue_import, name="catalogue-import"),
     path("items/<int:pk>/", views.item_detail, name="item"),
+    path("items/<int:pk>/edit/", views.item_edit, name="item-edit"),
     path("items/<int:pk>/adjust/", views.item_adjust, name="item-adjust"),
     path("items/<int:pk>/move/", views.item_move, name="item-move"),
     path("items/<int:pk>/reorder/", views.item_reorder, name="item-reorder"),

@@ -76,6 +76,25 @@ def item_add(request):
     return render(request, "inventory/form.html", {"form": form, "title": "Add an item"})
 
 
+@require_perm(Perm.INVENTORY_WRITE)
+def item_edit(request, pk):
+    item = get_object_or_404(Item, pk=pk)
+    initial = {f: getattr(item, f) for f in services.ITEM_FIELDS}
+    form = forms.ItemEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.item_update(actor=request.user, item=item, **form.cleaned_data)
+        except DomainError as exc:
+            _show_error(form, exc)
+        else:
+            messages.success(request, f"{item.code} saved.")
+            return redirect("inventory:item", item.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "inventory/form.html", {"form": form, "title": f"Edit {item.code}"}, status=status
+    )
+
+
 def _item_page(request, item, status=200, **bound):
     stock = list(selectors.stock_of(item=item))
     context = {

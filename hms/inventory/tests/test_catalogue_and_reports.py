@@ -72,3 +72,18 @@ def test_reports_show_value_consumption_chart_and_export_csv(client_for, make_us
     assert list(csv.reader(io.StringIO(consumption.content.decode())))[1][-1] == "4"
     movements = client.get(reverse("inventory:reports"), {"export": "movements"})
     assert len(movements.content.decode().strip().splitlines()) == 3  # header + 2 movements
+
+
+def test_an_item_edited_out_of_use_is_no_longer_suggested_to_prescribers(client_for):
+    from hms.clinical.medicines import medicine_search
+
+    item = ItemFactory(code="AMOX500", name="Amoxicillin")
+    assert [m.code for m in medicine_search("amox")] == ["AMOX500"]
+    response = client_for(Role.PHARMACIST).post(
+        reverse("inventory:item-edit", args=[item.pk]),
+        {"name": "Amoxicillin", "kind": "medicine", "unit": "capsule", "pack_size": 21},
+    )
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert not item.is_active and item.pack_size == 21
+    assert medicine_search("amox") == []

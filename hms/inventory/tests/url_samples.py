@@ -38,6 +38,7 @@ def _order(**extra):
 
 URL_SAMPLES = {
     "inventory:item": _item,
+    "inventory:item-edit": _item,
     "inventory:item-adjust": _item,
     "inventory:item-move": _item,
     "inventory:item-reorder": _item,
