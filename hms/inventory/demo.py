@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from hms.clinical.models import Prescription, PrescriptionStatus
 from hms.core.demo import DemoContext
 from hms.core.models import Department
 from hms.inventory import services
@@ -121,6 +122,12 @@ def seed(ctx: DemoContext) -> None:
             pack_size=100, preferred_supplier=suppliers[0],
         )  # fmt: skip
         _receive(item, store, 2000, f"{code}-1", today + timedelta(days=1500), cost, suppliers[0])
+    # The demo clinic's prescriptions were written before the catalogue existed: link those
+    # naming a stocked medicine to it, so that the dispensing queue has work on first run.
+    for code, generic, *_ in MEDICINES:
+        Prescription.objects.filter(
+            status=PrescriptionStatus.ACTIVE, item_code="", drug__iexact=generic
+        ).update(item_code=code)
     ctx.out.write(f"Pharmacy: {len(MEDICINES)} medicines, {len(CONSUMABLES)} consumables.")
 
 

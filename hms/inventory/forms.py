@@ -49,7 +49,9 @@ class ReceiveForm(forms.Form):
     item = forms.ModelChoiceField(queryset=Item.objects.none())
     location = forms.ModelChoiceField(queryset=Location.objects.none())
     batch_number = forms.CharField(max_length=60, label="Lot (batch number)")
-    expiry_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    expiry_date = forms.DateField(
+        required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY)
     unit_cost = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, initial=0)
     supplier = forms.ModelChoiceField(
@@ -152,7 +154,9 @@ class ReceiptLineForm(forms.Form):
 
     line = forms.IntegerField(widget=forms.HiddenInput)
     batch_number = forms.CharField(max_length=60, required=False, label="Lot (batch number)")
-    expiry_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    expiry_date = forms.DateField(
+        required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     quantity = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY, required=False)
     unit_cost = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, required=False)
 
@@ -167,8 +171,8 @@ ReceiptFormSet = forms.formset_factory(ReceiptLineForm, extra=0, max_num=200, ab
 
 
 class ReportPeriodForm(forms.Form):
-    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
+    end = forms.DateField(widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
 
     def clean(self):
         data = super().clean()
