@@ -92,6 +92,11 @@ def _apply(
             raise InsufficientStock(
                 f"Not enough of {lot.item} (lot {lot.batch_number}) at {location}."
             )
+        if not Stock.objects.filter(lot=lot, on_hand__gt=0).exists():
+            # The lot is used up or written off everywhere: its expiry alert has no object.
+            Alert.objects.filter(lot=lot, kind=AlertKind.EXPIRING, resolved_at__isnull=True).update(
+                resolved_at=timezone.now()
+            )
     else:
         added = Stock.objects.filter(lot=lot, location=location).update(
             on_hand=F("on_hand") + quantity

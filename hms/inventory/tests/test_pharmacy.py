@@ -262,3 +262,18 @@ def test_the_pharmacists_dashboard_shows_the_alerts(client_for, pharmacist):
                                quantity=10)  # fmt: skip
     page = client_for(Role.PHARMACIST).get(reverse("core:dashboard")).content.decode()
     assert "Stock alerts" in page and "Salbutamol" in page and "Dispensing queue" in page
+
+
+def test_writing_off_an_expiring_lot_closes_its_alert(pharmacist, settings):
+    settings.INVENTORY_EXPIRY_WARNING_DAYS = 30
+    item, pharmacy = ItemFactory(), LocationFactory()
+    lot = receive(item, pharmacy, 4, batch="SOON", days=5)
+    alert = Alert.objects.get(kind=AlertKind.EXPIRING, lot=lot)
+    services.stock_adjust(actor=pharmacist, lot=lot, location=pharmacy, quantity=-3,
+                          reason="expiry")  # fmt: skip
+    alert.refresh_from_db()
+    assert alert.resolved_at is None  # one left
+    services.stock_adjust(actor=pharmacist, lot=lot, location=pharmacy, quantity=-1,
+                          reason="expiry")  # fmt: skip
+    alert.refresh_from_db()
+    assert alert.resolved_at is not None
