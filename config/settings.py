@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "hms.patients",
     "hms.clinical",
     "hms.scheduling",
+    "hms.feedback",
     "hms.inventory",
 ]
 
@@ -105,6 +106,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "hms.core.context_processors.shell",
             ],
+            # `{% url %}` with its links remembered per process (hms/core/links.py).
+            "builtins": ["hms.core.templatetags.links"],
         },
     }
 ]
@@ -304,7 +307,7 @@ REDIS_URL = env_str("REDIS_URL")
 # one running scheduler however many machines start one.
 CRONTASK = {"REDIS_URL": REDIS_URL or None}
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {"BACKEND": "hms.core.cache.RedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }

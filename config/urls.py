@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("hms.patients.api_urls")),
     path("", include("hms.clinical.api_urls")),
     path("", include("hms.scheduling.api_urls")),
+    path("", include("hms.feedback.api_urls")),
     path("inventory/", include("hms.inventory.api_urls")),
 ]
 
@@ -18,6 +19,7 @@ urlpatterns = [
     path("patients/", include("hms.patients.urls")),
     path("clinical/", include("hms.clinical.urls")),
     path("scheduling/", include("hms.scheduling.urls")),
+    path("", include("hms.feedback.urls")),
     path("inventory/", include("hms.inventory.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),

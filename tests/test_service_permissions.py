@@ -25,6 +25,7 @@ from hms.clinical import services as clinical
 from hms.core.access import as_system, require
 from hms.core.events import emit, subscribe
 from hms.core.permissions import Perm, Role, role_has_perm
+from hms.feedback import services as feedback
 from hms.inventory import services as inventory
 from hms.patients import services as patients
 from hms.scheduling import services as scheduling
@@ -34,6 +35,7 @@ MODULES: tuple[ModuleType, ...] = (
     clinical,
     patients,
     scheduling,
+    feedback,
     # inventory
     inventory,
 )
@@ -90,6 +92,11 @@ CHECKED = {
     scheduling.waitlist_join: Perm.APPOINTMENT_BOOK,
     scheduling.waitlist_release_offer: Perm.APPOINTMENT_BOOK,
     scheduling.reminder_opt_out_set: Perm.APPOINTMENT_BOOK,
+    # feedback
+    feedback.feedback_submit: Perm.PORTAL_USE,
+    feedback.contact_message_assign: Perm.CONTACT_MANAGE,
+    feedback.contact_message_set_status: Perm.CONTACT_MANAGE,
+    feedback.contact_note_add: Perm.CONTACT_MANAGE,
     # inventory
     inventory.alert_resolve: Perm.INVENTORY_WRITE,
     inventory.item_create: Perm.INVENTORY_WRITE,
@@ -135,6 +142,8 @@ SELF_SERVICE = {
     accounts.api_token_revoke,  # only the user's own tokens: anyone else's is not found
     accounts.two_factor_enrolment_start,
     accounts.two_factor_enrolment_confirm,
+    # feedback
+    feedback.contact_message_submit,  # anyone; the page and API check spam trap and rate
 }
 
 # Jobs of the hospital itself (tasks, commands): no actor and no input from a user.
@@ -142,6 +151,8 @@ SYSTEM_JOBS = {
     scheduling.reminders_send_due,
     scheduling.waitlist_expire_offers,
     scheduling.waitlist_offer_slot,
+    # feedback
+    feedback.feedback_request,
     # inventory
     inventory.lots_expiring_sweep,
 }

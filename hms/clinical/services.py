@@ -44,6 +44,7 @@ from hms.core.errors import Conflict, DomainError
 from hms.core.events import emit, subscribe
 from hms.core.notifications import notify
 from hms.core.permissions import CLINICAL_ROLES, Perm
+from hms.patients.locks import lock_patient
 from hms.patients.models import Patient
 
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
@@ -66,15 +67,11 @@ def _check_encounter(encounter: Encounter | None, patient: Patient) -> None:
 
 
 def _lock_current_patient(patient: Patient) -> None:
-    """Lock the patient row (the order a merge takes: the patients, then their rows) and refuse
-    a record merged into another: a caller holding a stale copy would otherwise write onto the
-    hidden duplicate, where nobody would see it again."""
-    current = (
-        Patient.objects.select_for_update()
-        .filter(pk=patient.pk, merged_into__isnull=True)
-        .values_list("pk", flat=True)
-    )
-    if not list(current):
+    """Lock the patient row (the lock order: hms/patients/locks.py) and refuse a record merged
+    into another: a caller holding a stale copy would otherwise write onto the hidden
+    duplicate, where nobody would see it again."""
+    locked = lock_patient(patient.pk)
+    if locked is None or locked.merged_into_id is not None:
         raise Conflict(
             "This record was merged into another one; record it there.", code="patient_merged"
         )
@@ -433,7 +430,7 @@ def prescription_create(
     with transaction.atomic():
         # Lock the patient row: an allergy recorded at the same moment is either seen here or
         # recorded after this prescription (allergy_record does not need the lock to be safe).
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        lock_patient(patient.pk)
         matches = prescription_allergy_matches(patient=patient, drug=drug)
         if matches and not acknowledge_allergy_warning:
             raise AllergyWarning(matches)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from hms.core.permissions import Perm, user_has_perm
+from hms.core.permissions import Perm, role_has_perm, user_has_perm
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,17 @@ class MenuItem:
 MENU: list[MenuItem] = []
 
 
+# A role's menu depends on the role alone: worked out once per process (the layout and the
+# dashboard's cards ask on every page), and again when the menu list itself is replaced.
+_menu_of_role: dict[str, tuple[list[MenuItem], list[MenuItem]]] = {}
+
+
 def register_menu_item(item: MenuItem) -> None:
     if any(known.url_name == item.url_name for known in MENU):
         raise ValueError(f"{item.url_name} already has a menu entry")
     MENU.append(item)
     MENU.sort(key=lambda known: known.order)
+    _menu_of_role.clear()
 
 
 register_menu_item(
@@ -40,7 +46,13 @@ register_menu_item(
 
 
 def menu_for(user) -> list[MenuItem]:
-    return [item for item in MENU if user_has_perm(user, item.perm)]
+    if not (user is not None and user.is_authenticated and user.is_active):
+        return []
+    source, menu = _menu_of_role.get(user.role, (None, []))
+    if source is not MENU:
+        menu = [item for item in MENU if role_has_perm(user.role, item.perm)]
+        _menu_of_role[user.role] = (MENU, menu)
+    return menu
 
 
 # url_name -> count(user=...) -> a short phrase ("12 today"), one query at most

@@ -54,6 +54,9 @@ class Perm(StrEnum):
     INVENTORY_VIEW = "inventory.view"
     INVENTORY_WRITE = "inventory.write"  # stores: receipts, adjustments, transfers, orders
     DISPENSE = "inventory.dispense"  # the pharmacy: dispense a patient's prescription
+    # Patient relations: visit feedback and the Contact Us inbox
+    FEEDBACK_VIEW = "feedback.view"
+    CONTACT_MANAGE = "feedback.manage_contact"
     # Portal (a patient's own record)
     PORTAL_USE = "portal.use"
     # Everyone on staff
@@ -80,6 +83,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.BILLING_VIEW,
             Perm.INVENTORY_VIEW,
             Perm.INVENTORY_WRITE,
+            Perm.FEEDBACK_VIEW,
+            Perm.CONTACT_MANAGE,
         }
     ),
     Role.DOCTOR: frozenset(
@@ -121,6 +126,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.APPOINTMENT_VIEW,
             Perm.APPOINTMENT_BOOK,
             Perm.APPOINTMENT_WALK_IN,
+            Perm.CONTACT_MANAGE,
         }
     ),
     Role.PHARMACIST: frozenset(

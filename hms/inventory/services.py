@@ -47,6 +47,7 @@ from hms.inventory.models import (
     Stock,
     Supplier,
 )
+from hms.patients.locks import lock_patient
 from hms.patients.models import Patient
 
 
@@ -623,14 +624,24 @@ def stock_dispense(
     if not item.is_active:
         raise DomainError("This item is no longer in use.", code="inactive_item")
     with transaction.atomic():
+        # The lock order of the record (hms/patients/locks.py): the patient row first.
+        asked_for = prescription.patient_id if prescription is not None else patient.pk
+        locked = lock_patient(asked_for)
+        if locked is None or not locked.is_current:
+            raise Conflict(
+                "This record was merged into another one; dispense there.", code="patient_merged"
+            )
         if prescription is not None:
-            # Lock the prescription: two pharmacists dispensing it at once do not both hand out
+            # Then the prescription: two pharmacists dispensing it at once do not both hand out
             # the full remainder.
             prescription = (
                 Prescription.objects.select_for_update().filter(pk=prescription.pk).first()
             )
             if prescription is None:
                 raise NotFound("No such prescription.")
+            if prescription.patient_id != asked_for:
+                raise Conflict("The prescription moved to another record; try again.",
+                               code="patient_merged")  # fmt: skip
             if prescription.status != PrescriptionStatus.ACTIVE:
                 raise Conflict("The prescription is not active.", code="not_active")
             if patient is not None and patient.pk != prescription.patient_id:

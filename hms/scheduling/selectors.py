@@ -311,6 +311,12 @@ class PortalAppointments:
     opted_out: bool = False
 
 
+PORTAL_LIST_COLUMNS = (
+    "start", "end", "status", "location", "patient_id", "practitioner_id", "department_id",
+    "practitioner__given_name", "practitioner__family_name", "department__name",
+)  # fmt: skip
+
+
 def portal_appointments_for(*, user) -> PortalAppointments:
     """The signed-in patient's own appointments (the list read is audited) and the earlier
     slots offered to them; empty when the account has no patient record yet."""
@@ -320,11 +326,13 @@ def portal_appointments_for(*, user) -> PortalAppointments:
         return PortalAppointments(patient=None)
     now = timezone.now()
     # The page shows the practitioner and department: not the other joined rows (the patient's
-    # own 40 columns, the service, who booked), which would cost more than the rest of the page.
+    # own 40 columns, the service, who booked) nor the practitioner's account columns, which
+    # would cost more than the rest of the page.
     appointments = list(
         appointments_search(user=user, patient_id=patient.pk)
         .select_related(None)
         .select_related("practitioner", "department")
+        .only(*PORTAL_LIST_COLUMNS)
     )
     coming = [a.end >= now and a.is_active for a in appointments]
     return PortalAppointments(

@@ -27,6 +27,7 @@ from hms.core.mail import email_after_commit
 from hms.core.models import Department
 from hms.core.notifications import notify
 from hms.core.permissions import Perm, Role, user_has_perm
+from hms.patients.locks import lock_patient
 from hms.patients.models import Patient, PatientMerge
 from hms.patients.selectors import patient_get_for_user, patient_of_user
 from hms.scheduling import slots as slot_engine
@@ -386,12 +387,8 @@ def appointment_book(
             # Lock the patient row first, the order a merge takes (patients, then their
             # appointments): a merge either finished before (refused here, even when the
             # caller's copy of the record is stale) or waits and then moves this booking.
-            current = (
-                Patient.objects.select_for_update()
-                .filter(pk=patient.pk, merged_into__isnull=True, is_active=True)
-                .values_list("pk", flat=True)
-            )
-            if not list(current):
+            locked = lock_patient(patient.pk)
+            if locked is None or not locked.is_current:
                 raise DomainError(
                     "This patient record was merged or closed.", code="patient_inactive"
                 )
@@ -526,7 +523,7 @@ def _lock_patient_of(appointment: Appointment) -> None:
     while True:
         current = Appointment.objects.filter(pk=appointment.pk).values_list("patient_id")
         patient_id = next(iter(current), (None,))[0]
-        list(Patient.objects.select_for_update().filter(pk=patient_id).values_list("pk"))
+        lock_patient(patient_id)
         if patient_id is None or current.filter(patient_id=patient_id).exists():
             return
 
@@ -636,7 +633,7 @@ def appointment_complete(*, actor: User, appointment_id, encounter=None) -> bool
     if appointment is None:
         return False
     with transaction.atomic():
-        return _transition(
+        completed = _transition(
             actor=actor,
             appointment=appointment,
             to=S.COMPLETED,
@@ -644,6 +641,17 @@ def appointment_complete(*, actor: User, appointment_id, encounter=None) -> bool
             action="appointment.complete",
             completed_at=timezone.now(),
         )
+        if completed:
+            appointment.refresh_from_db()
+            emit(
+                "appointment.completed",
+                appointment_id=str(appointment.pk),
+                patient_id=str(appointment.patient_id),
+                service_id=appointment.service_id,
+                practitioner_id=appointment.practitioner_id,
+                department_id=appointment.department_id,
+            )
+        return completed
 
 
 APPOINTMENT_LABEL = Appointment._meta.label_lower

@@ -277,3 +277,19 @@ def test_writing_off_an_expiring_lot_closes_its_alert(pharmacist, settings):
                           reason="expiry")  # fmt: skip
     alert.refresh_from_db()
     assert alert.resolved_at is not None
+
+
+def test_nothing_is_dispensed_to_a_record_merged_into_another(pharmacist):
+    from hms.patients.models import Patient
+    from hms.patients.tests.factories import PatientFactory
+
+    item, pharmacy = ItemFactory(), LocationFactory()
+    receive(item, pharmacy, 5)
+    duplicate, survivor = PatientFactory(), PatientFactory()
+    Patient.objects.filter(pk=duplicate.pk).update(merged_into=survivor)
+    with pytest.raises(Conflict) as refused:
+        services.stock_dispense(
+            actor=pharmacist, item=item, location=pharmacy, quantity=1, patient=duplicate
+        )
+    assert refused.value.code == "patient_merged"
+    assert services.on_hand_of(item=item, location=pharmacy) == 5

@@ -1,0 +1,38 @@
+"""URLs reversed once per process: a page's menu and its rows' buttons ask for the same few
+dozen links on every request, and each `reverse` walks the URL patterns again (30-100 us).
+
+A link depends only on the view name, its arguments, the app namespace, the URLconf and the
+script prefix; all are part of the key. Only plain arguments (text, numbers, UUIDs) are
+remembered: a model instance is reversed afresh, since its text may change.
+"""
+
+from uuid import UUID
+
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
+
+_PLAIN = (str, int, UUID)
+LIMIT = 20_000  # links kept per process; all are forgotten at once when full (a few MB)
+_links: dict[tuple, str] = {}
+
+
+def link(view_name: str, args=(), kwargs=None, current_app: str | None = None) -> str:
+    kwargs = kwargs or {}
+    values = (*args, *kwargs.values())
+    if not all(type(v) in _PLAIN or isinstance(v, _PLAIN) for v in values):
+        return reverse(view_name, args=args, kwargs=kwargs, current_app=current_app)
+    key = (
+        view_name,
+        tuple(args),
+        tuple(sorted(kwargs.items())),
+        current_app,
+        get_urlconf() or settings.ROOT_URLCONF,
+        get_script_prefix(),
+    )
+    url = _links.get(key)
+    if url is None:
+        url = reverse(view_name, args=args, kwargs=kwargs, current_app=current_app)
+        if len(_links) >= LIMIT:
+            _links.clear()
+        _links[key] = url
+    return url
