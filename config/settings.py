@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "hms.scheduling",
     "hms.feedback",
     "hms.billing",
+    "hms.inventory",
 ]
 
 MIDDLEWARE = [
@@ -305,6 +306,9 @@ if not re.fullmatch(r"[A-Z]{3}", BILLING_CURRENCY):
     raise ImproperlyConfigured(
         f"BILLING_CURRENCY must be a three-letter ISO 4217 code, not {BILLING_CURRENCY!r}"
     )
+# --- Inventory and pharmacy -----------------------------------------------------------------
+# A lot expiring within this many days raises an alert (once) on the pharmacist's dashboard.
+INVENTORY_EXPIRY_WARNING_DAYS = env_int("INVENTORY_EXPIRY_WARNING_DAYS", 90, minimum=1)
 
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
@@ -380,6 +384,10 @@ SPECTACULAR_SETTINGS = {
         "ChargeStatusEnum": "hms.billing.models.ChargeStatus",
         "PriceKindEnum": "hms.billing.models.PriceKind",
         "ClaimStatusEnum": "hms.billing.models.ClaimStatus",
+        "ItemKindEnum": "hms.inventory.models.ItemKind",
+        "LocationKindEnum": "hms.inventory.models.LocationKind",
+        "PurchaseOrderStatusEnum": "hms.inventory.models.OrderStatus",
+        "AlertKindEnum": "hms.inventory.models.AlertKind",
     },
 }
 

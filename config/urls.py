@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("hms.scheduling.api_urls")),
     path("", include("hms.feedback.api_urls")),
     path("", include("hms.billing.api_urls")),
+    path("inventory/", include("hms.inventory.api_urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("scheduling/", include("hms.scheduling.urls")),
     path("", include("hms.feedback.urls")),
     path("billing/", include("hms.billing.urls")),
+    path("inventory/", include("hms.inventory.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", public(SpectacularAPIView.as_view()), name="api-schema"),

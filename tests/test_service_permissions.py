@@ -27,10 +27,19 @@ from hms.core.access import as_system, require
 from hms.core.events import emit, subscribe
 from hms.core.permissions import Perm, Role, role_has_perm
 from hms.feedback import services as feedback
+from hms.inventory import services as inventory
 from hms.patients import services as patients
 from hms.scheduling import services as scheduling
 
-MODULES: tuple[ModuleType, ...] = (accounts, clinical, patients, scheduling, feedback, billing)
+MODULES: tuple[ModuleType, ...] = (
+    accounts,
+    clinical,
+    patients,
+    scheduling,
+    feedback,
+    billing,
+    inventory,
+)
 
 # Services that write on the actor's behalf: the permission each one requires.
 CHECKED = {
@@ -105,6 +114,25 @@ CHECKED = {
     billing.claim_submit: Perm.BILLING_WRITE,
     billing.claim_decide: Perm.BILLING_WRITE,
     billing.claim_record_payment: Perm.BILLING_WRITE,
+    # inventory
+    inventory.alert_resolve: Perm.INVENTORY_WRITE,
+    inventory.item_create: Perm.INVENTORY_WRITE,
+    inventory.item_update: Perm.INVENTORY_WRITE,
+    inventory.location_create: Perm.INVENTORY_WRITE,
+    inventory.reorder_level_set: Perm.INVENTORY_WRITE,
+    inventory.supplier_create: Perm.INVENTORY_WRITE,
+    inventory.stock_receive: Perm.INVENTORY_WRITE,
+    inventory.stock_adjust: Perm.INVENTORY_WRITE,
+    inventory.stock_transfer: Perm.INVENTORY_WRITE,
+    inventory.stock_issue: Perm.INVENTORY_WRITE,
+    inventory.stock_return: Perm.INVENTORY_WRITE,
+    inventory.stock_dispense: Perm.DISPENSE,
+    inventory.purchase_order_create: Perm.INVENTORY_WRITE,
+    inventory.purchase_order_approve: Perm.INVENTORY_WRITE,
+    inventory.purchase_order_send: Perm.INVENTORY_WRITE,
+    inventory.purchase_order_cancel: Perm.INVENTORY_WRITE,
+    inventory.purchase_order_receive: Perm.INVENTORY_WRITE,
+    inventory.catalogue_import: Perm.INVENTORY_WRITE,
 }
 
 # Of those, the ones a patient also runs for their own record: ownership is checked instead of
@@ -142,6 +170,8 @@ SYSTEM_JOBS = {
     scheduling.waitlist_offer_slot,
     # feedback
     feedback.feedback_request,
+    # inventory
+    inventory.lots_expiring_sweep,
 }
 
 # Helpers the services use: they write nothing and take no actor.
@@ -157,6 +187,9 @@ HELPERS = {
     patients.photo_check,
     scheduling.check_in_window,
     patients.birth_date_check,
+    # inventory
+    inventory.on_hand_of,
+    inventory.dispensed_quantity,
 }
 
 

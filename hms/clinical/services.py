@@ -14,6 +14,7 @@ from django.utils import timezone
 from hms.accounts.models import User
 from hms.clinical import rules
 from hms.clinical.icd10 import icd10_lookup
+from hms.clinical.medicines import medicine_get, medicine_resolve
 from hms.clinical.models import (
     ATTACHMENT_TYPES,
     ICD10_SYSTEM,
@@ -403,13 +404,25 @@ def prescription_create(
     status: str = "active",
     prescribed_at: datetime | None = None,
     source_id: str | None = None,
+    item_code: str = "",
 ) -> Prescription:
     """Prescribe a drug. When it matches a recorded allergy the prescriber must acknowledge the
-    warning; the warning and who acknowledged it are kept on the prescription."""
+    warning; the warning and who acknowledged it are kept on the prescription. A drug picked
+    from the pharmacy's catalogue (`item_code`, or a suggestion's label in `drug`) is stored
+    under its catalogue name and code; anything else stays free text, marked not stocked."""
     require(actor, Perm.PRESCRIBE, "Only a doctor prescribes.")
     drug = drug.strip()
     if not drug:
         raise DomainError("Name the drug.", fields={"drug": "This field is required."})
+    medicine = medicine_get(item_code.strip()) if item_code.strip() else medicine_resolve(drug)
+    if item_code.strip() and medicine is None:
+        raise DomainError(
+            "The pharmacy's catalogue has no such medicine.",
+            code="unknown_item",
+            fields={"item_code": "Not in the catalogue."},
+        )
+    if medicine is not None:
+        drug, strength, item_code = medicine.name, strength or medicine.strength, medicine.code
     if quantity is not None and quantity <= 0:
         raise DomainError("Quantity must be positive.", fields={"quantity": "Must be positive."})
     if source_id is None:
@@ -426,6 +439,7 @@ def prescription_create(
             encounter=encounter,
             drug=drug,
             drug_code=drug_code,
+            item_code=item_code if medicine is not None else "",
             strength=strength,
             dose=dose,
             route=route,

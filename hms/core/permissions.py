@@ -52,7 +52,8 @@ class Perm(StrEnum):
     BILLING_VIEW = "billing.view"
     BILLING_WRITE = "billing.write"
     INVENTORY_VIEW = "inventory.view"
-    INVENTORY_WRITE = "inventory.write"
+    INVENTORY_WRITE = "inventory.write"  # stores: receipts, adjustments, transfers, orders
+    DISPENSE = "inventory.dispense"  # the pharmacy: dispense a patient's prescription
     # Patient relations: visit feedback and the Contact Us inbox
     FEEDBACK_VIEW = "feedback.view"
     CONTACT_MANAGE = "feedback.manage_contact"
@@ -82,6 +83,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.BILLING_VIEW,
             Perm.BILLING_WRITE,
             Perm.INVENTORY_VIEW,
+            Perm.INVENTORY_WRITE,
             Perm.FEEDBACK_VIEW,
             Perm.CONTACT_MANAGE,
         }
@@ -135,6 +137,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.PRESCRIPTION_VIEW,
             Perm.INVENTORY_VIEW,
             Perm.INVENTORY_WRITE,
+            Perm.DISPENSE,
         }
     ),
     Role.BILLING: frozenset(
