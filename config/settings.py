@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "hms.patients",
     "hms.clinical",
     "hms.scheduling",
+    "hms.workflows",
 ]
 
 MIDDLEWARE = [

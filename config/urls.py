@@ -9,6 +9,8 @@ api_v1 = [
     path("", include("hms.patients.api_urls")),
     path("", include("hms.clinical.api_urls")),
     path("", include("hms.scheduling.api_urls")),
+    path("", include("hms.core.api_urls")),
+    path("", include("hms.workflows.api_urls")),
 ]
 
 urlpatterns = [
@@ -17,6 +19,7 @@ urlpatterns = [
     path("patients/", include("hms.patients.urls")),
     path("clinical/", include("hms.clinical.urls")),
     path("scheduling/", include("hms.scheduling.urls")),
+    path("workflows/", include("hms.workflows.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", public(SpectacularAPIView.as_view()), name="api-schema"),

@@ -530,6 +530,10 @@ def test_prescribing_diagnosing_closing_and_releasing_results_are_doctor_permiss
     }
 
 
+def test_only_administrators_manage_workflows():
+    assert {role for role in Role if role_has_perm(role, Perm.WORKFLOW_MANAGE)} == {Role.ADMIN}
+
+
 CLINICAL_WRITE_DECLARATIONS = {
     # Nurses and doctors: vitals, allergies, notes.
     "clinical:vitals-add": Perm.CLINICAL_WRITE,

@@ -27,8 +27,9 @@ from hms.core.events import emit, subscribe
 from hms.core.permissions import Perm, Role, role_has_perm
 from hms.patients import services as patients
 from hms.scheduling import services as scheduling
+from hms.workflows import services as workflows
 
-MODULES: tuple[ModuleType, ...] = (accounts, clinical, patients, scheduling)
+MODULES: tuple[ModuleType, ...] = (accounts, clinical, patients, scheduling, workflows)
 
 # Services that write on the actor's behalf: the permission each one requires.
 CHECKED = {
@@ -82,6 +83,15 @@ CHECKED = {
     scheduling.waitlist_join: Perm.APPOINTMENT_BOOK,
     scheduling.waitlist_release_offer: Perm.APPOINTMENT_BOOK,
     scheduling.reminder_opt_out_set: Perm.APPOINTMENT_BOOK,
+    # workflows
+    workflows.rule_create: Perm.WORKFLOW_MANAGE,
+    workflows.rule_update: Perm.WORKFLOW_MANAGE,
+    workflows.rule_set_enabled: Perm.WORKFLOW_MANAGE,
+    workflows.rule_dry_run: Perm.WORKFLOW_MANAGE,
+    workflows.rule_run_retry: Perm.WORKFLOW_MANAGE,
+    workflows.email_template_save: Perm.WORKFLOW_MANAGE,
+    workflows.task_create: Perm.STAFF_AREA,
+    workflows.task_complete: Perm.STAFF_AREA,
 }
 
 # Of those, the ones a patient also runs for their own record: ownership is checked instead of
@@ -115,6 +125,8 @@ SYSTEM_JOBS = {
     scheduling.reminders_send_due,
     scheduling.waitlist_expire_offers,
     scheduling.waitlist_offer_slot,
+    # workflows
+    workflows.builtin_workflows_seed,
 }
 
 # Helpers the services use: they write nothing and take no actor.
@@ -130,6 +142,8 @@ HELPERS = {
     patients.photo_check,
     scheduling.check_in_window,
     patients.birth_date_check,
+    # workflows
+    workflows.tasks_visible_to,
 }
 
 
