@@ -9,7 +9,6 @@ api_v1 = [
     path("", include("hms.patients.api_urls")),
     path("", include("hms.clinical.api_urls")),
     path("", include("hms.scheduling.api_urls")),
-    path("", include("hms.core.api_urls")),
     path("", include("hms.workflows.api_urls")),
 ]
 

@@ -197,6 +197,9 @@ MAY_ANSWER_404: dict[str, str] = {
     "appointment-detail": _HIDDEN,
     "appointment-cancel": _HIDDEN,
     "appointment-reschedule": _HIDDEN,
+    # workflows
+    "workflows:task-done": "a task is seen only by its assignee and their role: 404 to others",
+    "notification-read": "only the caller's own notifications: another user's is not found",
 }
 
 

@@ -91,6 +91,12 @@ def async_subscribers(event: str) -> list[AsyncSubscriber]:
     return [s for s in _async.values() if s.event in (event, ANY_EVENT)]
 
 
+def _stored(event: str) -> bool:
+    """Catalogued events, and any other that a subscriber names (a "*" subscriber sees only
+    the stored ones: an event nobody documented or asked for stays in-process)."""
+    return event in CATALOGUE or any(s.event == event for s in _async.values())
+
+
 def subscribe(event: str):
     """Decorator: call the function with the event's keyword payload each time it is emitted."""
 
@@ -157,5 +163,5 @@ def emit(event: str, **payload) -> None:
     with as_system():
         for handler in list(_handlers[event]):
             handler(**payload)
-    if event in CATALOGUE or async_subscribers(event):
+    if _stored(event):
         _store(event, payload)

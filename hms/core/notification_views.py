@@ -31,8 +31,8 @@ def notification_list(request):
     )
 
 
-@require_POST
 @signed_in
+@require_POST
 def notification_read(request, notification_id: int):
     if notification_id == 0:  # "mark all read"
         for notice in notifications_of(request.user, unread_only=True).only("pk"):
@@ -42,8 +42,8 @@ def notification_read(request, notification_id: int):
     return redirect("core:notification-list")
 
 
-@require_POST
 @signed_in
+@require_POST
 def notification_preferences(request):
     notification_preferences_set(
         user=request.user,

@@ -1,10 +1,11 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from hms.workflows import api
+from hms.workflows import api, api_notifications
 
 router = SimpleRouter()
 router.register("workflows/rules", api.RuleViewSet, basename="workflow-rule")
+router.register("notifications", api_notifications.NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("workflows/events/", api.EventCatalogueView.as_view(), name="workflow-event-list"),

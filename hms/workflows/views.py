@@ -82,7 +82,11 @@ def rule_create(request):
     definition = {"event": source.get("event", ""), "name": source.get("name", ""),
                   "match": source.get("match", "all"), "enabled": True}  # fmt: skip
     if request.method == "POST":  # the event changed: the rows are offered for the new event
-        definition = {**_definition_from(request), "conditions": []}
+        definition = _definition_from(request)
+        kind = CATALOGUE.get(definition["event"])
+        definition["conditions"] = [
+            c for c in definition["conditions"] if kind and c["field"] in kind.fields
+        ]
     return render(request, "workflows/rule_form.html", _builder_context(request, None, definition))
 
 
@@ -107,16 +111,16 @@ def rule_detail(request, rule_id: int):
     return render(request, "workflows/rule_form.html", context)
 
 
-@require_POST
 @require_perm(Perm.WORKFLOW_MANAGE)
+@require_POST
 def rule_toggle(request, rule_id: int):
     rule = get_object_or_404(Rule, pk=rule_id)
     services.rule_set_enabled(actor=request.user, rule=rule, enabled=not rule.enabled)
     return redirect("workflows:rule-list")
 
 
-@require_POST
 @require_perm(Perm.WORKFLOW_MANAGE)
+@require_POST
 def rule_dry_run(request, rule_id: int):
     rule = get_object_or_404(Rule, pk=rule_id)
     try:
@@ -144,8 +148,8 @@ def run_list(request):
     return render(request, "workflows/run_list.html", {"page": page, "status": status})
 
 
-@require_POST
 @require_perm(Perm.WORKFLOW_MANAGE)
+@require_POST
 def run_retry(request, run_id: int):
     run = get_object_or_404(RuleRun, pk=run_id)
     try:
@@ -225,8 +229,8 @@ def task_list(request):
     return render(request, "workflows/task_list.html", {"page": page, "show": show, "roles": roles})
 
 
-@require_POST
 @require_perm(Perm.STAFF_AREA)
+@require_POST
 def task_done(request, task_id: int):
     task = get_object_or_404(services.tasks_visible_to(request.user), pk=task_id)
     try:

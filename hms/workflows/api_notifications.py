@@ -1,4 +1,5 @@
-"""REST API of the notification centre: the caller's own notifications and marking one read."""
+"""REST API of the notification centre (notifications live in core; the API needs accounts'
+bearer tokens, so it is served from here): the caller's own notifications, marking one read."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
