@@ -90,7 +90,7 @@ def test_the_worker_delivers_after_commit_and_a_repeat_acts_once(make_user):
     OutboxEvent.objects.filter(pk=event.pk).update(delivered_at=None)
     outbox_dispatch()
     assert Notification.objects.filter(user=user).count() == 1
-    assert OutboxDelivery.objects.filter(event=event).count() == 1
+    assert OutboxDelivery.objects.filter(event=event, subscriber="test.outbox_probe").count() == 1
 
 
 @pytest.mark.django_db
