@@ -310,3 +310,57 @@ def test_builtin_critical_result_reaches_the_ordering_doctor_at_once(
     assert "Act on critical result" in task.title and task.due_at is not None
     assert task.patient_id == str(order.patient_id)
     assert ["dr.who@example.org"] in [m.to for m in mail.outbox]
+
+
+@pytest.mark.django_db
+def test_a_failing_action_is_retried_with_backoff_then_shown_failed(
+    make_user, cardiology_doctor, settings, monkeypatch
+):
+    settings.WORKFLOW_ACTION_MAX_ATTEMPTS = 2
+    calls = []
+
+    def receiver_down(spec, payload, action):
+        calls.append(action.attempts)
+        raise ConnectionError("receiver down")
+
+    monkeypatch.setitem(engine.BUILTINS, "flaky", receiver_down)
+    services.rule_create(
+        actor=make_user(Role.ADMIN), name="Flaky", event="appointment.booked",
+        actions=[{"type": "builtin", "name": "flaky"}],
+    )  # fmt: skip
+    scheduling.appointment_book(
+        actor=make_user(Role.RECEPTIONIST), patient=PatientFactory(),
+        practitioner=cardiology_doctor, start=at(2, 10),
+    )  # fmt: skip
+    outbox_dispatch()
+    action = ActionRun.objects.get()
+    assert (action.status, action.attempts) == (RunStatus.PENDING, 1)
+    assert action.due_at > timezone.now()  # backing off
+    assert engine.actions_run_due() == 0
+    engine.actions_run_due(now=action.due_at + timedelta(seconds=1))
+    action.refresh_from_db()
+    assert (action.status, action.attempts) == (RunStatus.FAILED, 2)
+    assert "receiver down" in action.error and calls == [1, 2]
+    assert action.run.status == RunStatus.FAILED
+
+
+@pytest.mark.django_db
+def test_a_user_who_chose_email_gets_the_notice_by_email(
+    make_user, cardiology_doctor, django_capture_on_commit_callbacks
+):
+    from hms.core.notifications import notification_preferences_set
+
+    nurse = make_user(Role.NURSE, email="nurse.n@example.org")
+    notification_preferences_set(user=nurse, in_app=False, email=True)
+    services.rule_create(
+        actor=make_user(Role.ADMIN), name="Cardiology", event="appointment.booked",
+        conditions=CARDIOLOGY, actions=NOTIFY_NURSES,
+    )  # fmt: skip
+    scheduling.appointment_book(
+        actor=make_user(Role.RECEPTIONIST), patient=PatientFactory(),
+        practitioner=cardiology_doctor, start=at(2, 10),
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_dispatch()
+    assert not Notification.objects.filter(user=nurse).exists()
+    assert [m.to for m in mail.outbox] == [["nurse.n@example.org"]]
