@@ -95,6 +95,11 @@ def rule_detail(request, rule_id: int):
     rule = get_object_or_404(Rule, pk=rule_id)
     if request.method == "POST":
         definition = _definition_from(request)
+        # The page never shows a webhook's secret: left blank, the action keeps the one it had.
+        for index, action in enumerate(definition["actions"]):
+            before = rule.actions[index] if index < len(rule.actions) else {}
+            if action["type"] == "webhook" and not action.get("secret") and before.get("secret"):
+                action["secret"] = before["secret"]
         try:
             rule = services.rule_update(actor=request.user, rule=rule, **definition)
         except DomainError as exc:

@@ -146,3 +146,20 @@ def test_the_rule_builder_saves_a_rule_from_its_rows(client_for):
     for name in ("rule-list", "run-list", "event-catalogue", "template-list"):
         assert admin.get(reverse(f"workflows:{name}")).status_code == 200
     assert admin.get(reverse("workflows:rule-detail", args=[rule.pk])).status_code == 200
+
+
+def test_the_rule_page_never_shows_a_webhook_secret_and_keeps_it_when_left_blank(client_for):
+    admin = client_for(Role.ADMIN)
+    hook = {"type": "webhook", "url": "https://hooks.example.org/x", "secret": "s3cret"}
+    rule = services.rule_create(
+        actor=admin.user, name="Hook", event="appointment.booked", actions=[hook]
+    )
+    page = admin.get(reverse("workflows:rule-detail", args=[rule.pk])).content.decode()
+    assert "s3cret" not in page
+    admin.post(
+        reverse("workflows:rule-detail", args=[rule.pk]),
+        {"name": "Hook", "event": "appointment.booked", "match": "all", "enabled": "on",
+         "act_type": ["webhook"], "act_url": [hook["url"]], "act_secret": [""]},
+    )  # fmt: skip
+    rule.refresh_from_db()
+    assert rule.version == 2 and rule.actions[0]["secret"] == "s3cret"
