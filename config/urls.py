@@ -9,6 +9,8 @@ api_v1 = [
     path("", include("hms.patients.api_urls")),
     path("", include("hms.clinical.api_urls")),
     path("", include("hms.scheduling.api_urls")),
+    path("", include("hms.feedback.api_urls")),
+    path("", include("hms.billing.api_urls")),
     path("", include("hms.workflows.api_urls")),
 ]
 
@@ -18,6 +20,8 @@ urlpatterns = [
     path("patients/", include("hms.patients.urls")),
     path("clinical/", include("hms.clinical.urls")),
     path("scheduling/", include("hms.scheduling.urls")),
+    path("", include("hms.feedback.urls")),
+    path("billing/", include("hms.billing.urls")),
     path("workflows/", include("hms.workflows.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),

@@ -658,20 +658,19 @@ def _check_value(test: rules.LabTest | None, value: Decimal | None, unit: str) -
 
 
 def _notify_if_critical(result: LabResult, order: LabOrder) -> None:
-    """A critical value reaches the doctor who ordered the test at once, in the app. Both
-    `lab_result.recorded` and, for a critical value, `lab_result.critical` are emitted."""
-    facts = {
-        "order_id": str(order.pk),
-        "test_code": order.test_code,
-        "patient_id": str(order.patient_id),
-        "result_id": str(result.pk),
-        "analyte": result.analyte,
-        "flag": result.flag,
-        "ordered_by_id": str(order.ordered_by_id or ""),
-    }
-    emit("lab_result.recorded", **facts)
+    """A critical value reaches the doctor who ordered the test at once, in the app, and is
+    announced as `lab_result.critical` (workflow rules escalate it)."""
     if result.flag == LabFlag.CRITICAL:
-        emit("lab_result.critical", **facts)
+        emit(
+            "lab_result.critical",
+            lab_order_id=str(order.pk),
+            lab_result_id=str(result.pk),
+            test_code=order.test_code,
+            patient_id=str(order.patient_id),
+            analyte=result.analyte,
+            flag=result.flag,
+            ordered_by_id=str(order.ordered_by_id or ""),
+        )
     if result.flag != LabFlag.CRITICAL or order.ordered_by_id is None:
         return
     patient = order.patient
@@ -761,6 +760,13 @@ def lab_result_record(
                 details={"flag": result.flag},
             )
             _notify_if_critical(result, locked)
+            emit(  # billing posts the test's charge (once per order)
+                "lab_result.recorded",
+                lab_order_id=str(locked.pk),
+                lab_result_id=str(result.pk),
+                test_code=locked.test_code,
+                patient_id=str(locked.patient_id),
+            )
     except IntegrityError:
         raise _already_resulted() from None  # the race: two entries at once, one is kept
     return result

@@ -54,6 +54,9 @@ class Perm(StrEnum):
     BILLING_WRITE = "billing.write"
     INVENTORY_VIEW = "inventory.view"
     INVENTORY_WRITE = "inventory.write"
+    # Patient relations: visit feedback and the Contact Us inbox
+    FEEDBACK_VIEW = "feedback.view"
+    CONTACT_MANAGE = "feedback.manage_contact"
     # Portal (a patient's own record)
     PORTAL_USE = "portal.use"
     # Everyone on staff
@@ -79,7 +82,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.APPOINTMENT_VIEW,
             Perm.SCHEDULE_MANAGE,
             Perm.BILLING_VIEW,
+            Perm.BILLING_WRITE,
             Perm.INVENTORY_VIEW,
+            Perm.FEEDBACK_VIEW,
+            Perm.CONTACT_MANAGE,
         }
     ),
     Role.DOCTOR: frozenset(
@@ -121,6 +127,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.APPOINTMENT_VIEW,
             Perm.APPOINTMENT_BOOK,
             Perm.APPOINTMENT_WALK_IN,
+            Perm.CONTACT_MANAGE,
         }
     ),
     Role.PHARMACIST: frozenset(

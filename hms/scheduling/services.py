@@ -649,7 +649,8 @@ def appointment_start_consultation(*, actor: User, appointment_id, encounter=Non
 
 
 def appointment_complete(*, actor: User, appointment_id, encounter=None) -> bool:
-    """The encounter was completed: the appointment is completed (idempotent)."""
+    """The encounter was completed: the appointment is completed (idempotent) and
+    `appointment.completed` announced (billing posts the consultation's charge)."""
     require(actor, Perm.CLINICAL_WRITE)
     appointment = Appointment.objects.filter(pk=appointment_id).first()
     if appointment is None:
@@ -663,8 +664,21 @@ def appointment_complete(*, actor: User, appointment_id, encounter=None) -> bool
             action="appointment.complete",
             completed_at=timezone.now(),
         )
-        if completed:
-            _emit_appointment("appointment.completed", appointment, actor)
+        if completed:  # once: a repeated completion changes nothing and announces nothing
+            appointment.refresh_from_db()  # a merge may have moved it while we waited
+            emit(
+                "appointment.completed",
+                appointment_id=str(appointment.pk),
+                patient_id=str(appointment.patient_id),
+                service_id=appointment.service_id,
+                practitioner_id=appointment.practitioner_id,
+                department_id=appointment.department_id,
+                # plain facts for the outbox and workflow rules
+                department_name=appointment.department.name,
+                start=appointment.start,
+                end=appointment.end,
+                actor_id=str(getattr(actor, "pk", "") or ""),
+            )
         return completed
 
 

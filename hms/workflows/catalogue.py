@@ -23,15 +23,13 @@ _APPOINTMENT_LABELS = {
     "practitioner_id": "Practitioner (id)",
     "patient_id": "Patient (id)",
 }
-_LAB = {
-    "order_id": "id",
+_LAB_RECORDED = {
+    "lab_order_id": "id",
+    "lab_result_id": "id",
     "test_code": "str",
     "patient_id": "id",
-    "result_id": "id",
-    "analyte": "str",
-    "flag": "str",
-    "ordered_by_id": "id",
 }
+_LAB = {**_LAB_RECORDED, "analyte": "str", "flag": "str", "ordered_by_id": "id"}
 _LAB_LABELS = {"test_code": "Test (LOINC code)", "ordered_by_id": "Ordering doctor (user id)"}
 
 
@@ -66,16 +64,16 @@ register_event(
 )
 register_event(
     "lab_result.recorded",
-    _LAB,
-    "The laboratory entered (or corrected) a result.",
-    aggregate="order_id",
+    _LAB_RECORDED,
+    "The laboratory entered the first result of an order.",
+    aggregate="lab_order_id",
     labels=_LAB_LABELS,
 )
 register_event(
     "lab_result.critical",
     _LAB,
-    "A result is outside the critical limits.",
-    aggregate="order_id",
+    "A result (or a correction) is outside the critical limits.",
+    aggregate="lab_order_id",
     labels=_LAB_LABELS,
 )
 register_event(
@@ -101,6 +99,21 @@ register_event(
     {"survivor": "id", "duplicate": "id", "merge_id": "id", "actor": "id"},
     "Two records of one patient were merged into the survivor.",
     aggregate="survivor",
+)
+
+register_event(
+    "feedback.received",
+    {
+        "feedback_id": "id",
+        "appointment_id": "id",
+        "patient_id": "id",
+        "practitioner_id": "id",
+        "department_id": "id",
+        "rating": "int",
+        "nps": "int",
+    },
+    "A patient answered the feedback question about a visit.",
+    aggregate="appointment_id",
 )
 
 SAMPLES = {

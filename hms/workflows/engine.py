@@ -239,7 +239,15 @@ def _builtin_mark_no_show(spec: dict, payload: dict, action: ActionRun) -> str:
     return "marked as a no-show"
 
 
-BUILTINS = {"mark_no_show": _builtin_mark_no_show}
+def _builtin_feedback_request(spec: dict, payload: dict, action: ActionRun) -> str:
+    from hms.feedback.services import feedback_request
+
+    if feedback_request(appointment_id=payload.get("appointment_id")) is None:
+        raise Skip("already asked, or the visit is not completed")
+    return "asked the patient for feedback"
+
+
+BUILTINS = {"mark_no_show": _builtin_mark_no_show, "feedback_request": _builtin_feedback_request}
 
 
 def execute(action: ActionRun, payload: dict) -> str:

@@ -340,12 +340,6 @@ BUILTIN_TEMPLATES = {
         "A critical {{ analyte }} result was recorded for {{ patient_name }} (MRN "
         "{{ patient_mrn }}). Review it in the lab orders now.",
     ),
-    "feedback_request": (
-        "Feedback request after a visit",
-        "How was your visit?",
-        "Dear {{ patient_name }},\n\nThank you for visiting {{ department_name }}. "
-        "We would be glad to hear how it went: reply to this email or use the portal.",
-    ),
 }
 
 BUILTIN_RULES = {
@@ -360,9 +354,7 @@ BUILTIN_RULES = {
     "feedback-request": {
         "name": "Feedback request after the visit",
         "event": "appointment.completed",
-        "actions": [
-            {"type": "email_patient", "template": "feedback_request", "delay_minutes": 120},
-        ],
+        "actions": [{"type": "builtin", "name": "feedback_request"}],
     },
     "no-show-marking": {
         "name": "Mark no-shows when the slot ends",
