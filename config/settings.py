@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "hms.feedback",
     "hms.billing",
     "hms.inventory",
+    "hms.workflows",
 ]
 
 MIDDLEWARE = [
@@ -288,6 +289,14 @@ _TASK_BACKENDS = {
 if TASKS_BACKEND not in _TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}")
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
+
+# --- Durable events and workflows -------------------------------------------------------------
+# The dispatcher retries a failing subscriber with backoff (5 s doubling, at most an hour) and
+# gives up on an event after this many attempts (it is then shown as failed).
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 10, minimum=1)
+# Webhook actions: seconds to wait for the receiver, and attempts before the action fails.
+WORKFLOW_WEBHOOK_TIMEOUT = env_int("WORKFLOW_WEBHOOK_TIMEOUT", 10, minimum=1)
+WORKFLOW_ACTION_MAX_ATTEMPTS = env_int("WORKFLOW_ACTION_MAX_ATTEMPTS", 5, minimum=1)
 
 # --- Scheduling -----------------------------------------------------------------------------
 # Patients may cancel or move an appointment online until this many hours before it starts.

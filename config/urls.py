@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("hms.feedback.api_urls")),
     path("", include("hms.billing.api_urls")),
     path("inventory/", include("hms.inventory.api_urls")),
+    path("", include("hms.workflows.api_urls")),
 ]
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("", include("hms.feedback.urls")),
     path("billing/", include("hms.billing.urls")),
     path("inventory/", include("hms.inventory.urls")),
+    path("workflows/", include("hms.workflows.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", public(SpectacularAPIView.as_view()), name="api-schema"),

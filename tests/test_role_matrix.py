@@ -197,6 +197,9 @@ MAY_ANSWER_404: dict[str, str] = {
     "appointment-detail": _HIDDEN,
     "appointment-cancel": _HIDDEN,
     "appointment-reschedule": _HIDDEN,
+    # workflows
+    "workflows:task-done": "a task is seen only by its assignee and their role: 404 to others",
+    "notification-read": "only the caller's own notifications: another user's is not found",
 }
 
 
@@ -528,6 +531,10 @@ def test_prescribing_diagnosing_closing_and_releasing_results_are_doctor_permiss
         Role.DOCTOR,
         Role.NURSE,
     }
+
+
+def test_only_administrators_manage_workflows():
+    assert {role for role in Role if role_has_perm(role, Perm.WORKFLOW_MANAGE)} == {Role.ADMIN}
 
 
 CLINICAL_WRITE_DECLARATIONS = {

@@ -30,6 +30,7 @@ from hms.feedback import services as feedback
 from hms.inventory import services as inventory
 from hms.patients import services as patients
 from hms.scheduling import services as scheduling
+from hms.workflows import services as workflows
 
 MODULES: tuple[ModuleType, ...] = (
     accounts,
@@ -39,6 +40,7 @@ MODULES: tuple[ModuleType, ...] = (
     feedback,
     billing,
     inventory,
+    workflows,
 )
 
 # Services that write on the actor's behalf: the permission each one requires.
@@ -133,6 +135,15 @@ CHECKED = {
     inventory.purchase_order_cancel: Perm.INVENTORY_WRITE,
     inventory.purchase_order_receive: Perm.INVENTORY_WRITE,
     inventory.catalogue_import: Perm.INVENTORY_WRITE,
+    # workflows
+    workflows.rule_create: Perm.WORKFLOW_MANAGE,
+    workflows.rule_update: Perm.WORKFLOW_MANAGE,
+    workflows.rule_set_enabled: Perm.WORKFLOW_MANAGE,
+    workflows.rule_dry_run: Perm.WORKFLOW_MANAGE,
+    workflows.rule_run_retry: Perm.WORKFLOW_MANAGE,
+    workflows.email_template_save: Perm.WORKFLOW_MANAGE,
+    workflows.task_create: Perm.STAFF_AREA,
+    workflows.task_complete: Perm.STAFF_AREA,
 }
 
 # Of those, the ones a patient also runs for their own record: ownership is checked instead of
@@ -172,6 +183,8 @@ SYSTEM_JOBS = {
     feedback.feedback_request,
     # inventory
     inventory.lots_expiring_sweep,
+    # workflows
+    workflows.builtin_workflows_seed,
 }
 
 # Helpers the services use: they write nothing and take no actor.
@@ -190,6 +203,8 @@ HELPERS = {
     # inventory
     inventory.on_hand_of,
     inventory.dispensed_quantity,
+    # workflows
+    workflows.tasks_visible_to,
 }
 
 

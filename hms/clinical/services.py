@@ -160,6 +160,15 @@ def _encounter_move(*, actor, encounter: Encounter, to: EncounterStatus) -> Enco
         )
         event = "encounter.started" if to == EncounterStatus.IN_PROGRESS else "encounter.completed"
         emit(event, encounter=encounter, appointment_id=encounter.appointment_id, actor=actor)
+        if to == EncounterStatus.CLOSED:
+            emit(
+                "encounter.closed",
+                encounter_id=str(encounter.pk),
+                patient_id=str(encounter.patient_id),
+                appointment_id=str(encounter.appointment_id or ""),
+                practitioner_id=str(encounter.practitioner_id or ""),
+                actor_id=str(getattr(actor, "pk", "") or ""),
+            )
     return encounter
 
 
@@ -461,6 +470,14 @@ def prescription_create(
             patient=patient,
             details={"drug": drug, "allergy_warning_acknowledged": matches},
         )
+        emit(
+            "prescription.created",
+            prescription_id=str(prescription.pk),
+            patient_id=str(patient.pk),
+            encounter_id=str(getattr(encounter, "pk", "") or ""),
+            drug=drug,
+            prescriber_id=str(getattr(actor, "pk", "") or ""),
+        )
     return prescription
 
 
@@ -655,7 +672,19 @@ def _check_value(test: rules.LabTest | None, value: Decimal | None, unit: str) -
 
 
 def _notify_if_critical(result: LabResult, order: LabOrder) -> None:
-    """A critical value reaches the doctor who ordered the test at once, in the app."""
+    """A critical value reaches the doctor who ordered the test at once, in the app, and is
+    announced as `lab_result.critical` (workflow rules escalate it)."""
+    if result.flag == LabFlag.CRITICAL:
+        emit(
+            "lab_result.critical",
+            lab_order_id=str(order.pk),
+            lab_result_id=str(result.pk),
+            test_code=order.test_code,
+            patient_id=str(order.patient_id),
+            analyte=result.analyte,
+            flag=result.flag,
+            ordered_by_id=str(order.ordered_by_id or ""),
+        )
     if result.flag != LabFlag.CRITICAL or order.ordered_by_id is None:
         return
     patient = order.patient

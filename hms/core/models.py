@@ -138,3 +138,67 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class OutboxEvent(models.Model):
+    """A domain event, written by `emit` in the emitter's transaction (so it exists exactly when
+    the change that caused it committed) and delivered after commit to the asynchronous
+    subscribers by the dispatcher (`hms.core.outbox`). `id` gives the order; events of one
+    aggregate (one appointment, one patient...) are delivered in that order."""
+
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.UUIDField(unique=True, editable=False)
+    name = models.CharField(max_length=100, db_index=True)
+    version = models.PositiveSmallIntegerField(default=1)
+    aggregate = models.CharField(max_length=120, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)  # gave up after the last retry
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(delivered_at__isnull=True, failed_at__isnull=True),
+                name="core_outbox_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.event_id}"
+
+
+class OutboxDelivery(models.Model):
+    """One event handed to one asynchronous subscriber. Written in the same transaction as the
+    subscriber's own writes, so a second delivery of the event finds it and does nothing: the
+    (event, subscriber) pair is the idempotency key."""
+
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    subscriber = models.CharField(max_length=100)
+    delivered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "subscriber"], name="core_delivery_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} -> {self.subscriber}"
+
+
+class NotificationPreference(models.Model):
+    """How a user wants to hear from the hospital's workflows: in the app, by email, or both."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    in_app = models.BooleanField(default=True)
+    email = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user_id}"

@@ -28,3 +28,16 @@ def notifications_of(user, *, unread_only: bool = False) -> QuerySet[Notificatio
     """The user's own notifications, newest first."""
     notices = Notification.objects.filter(user=user)
     return notices.filter(read_at__isnull=True) if unread_only else notices
+
+
+def notification_preferences_set(*, user, in_app: bool, email: bool) -> None:
+    """A user chooses how workflows reach them (their own preference only)."""
+    from hms.core.models import NotificationPreference
+
+    NotificationPreference.objects.update_or_create(
+        user=user, defaults={"in_app": bool(in_app), "email": bool(email)}
+    )
+
+
+def unread_count(user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

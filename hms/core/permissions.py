@@ -28,6 +28,7 @@ class Perm(StrEnum):
     # Administration
     STAFF_MANAGE = "staff.manage"
     AUDIT_VIEW = "audit.view"
+    WORKFLOW_MANAGE = "workflows.manage"  # rules, email templates, run history
     # Patients
     PATIENT_VIEW_DEMOGRAPHICS = "patients.view_demographics"
     PATIENT_REGISTER = "patients.register"
@@ -75,6 +76,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         | {
             Perm.STAFF_MANAGE,
             Perm.AUDIT_VIEW,
+            Perm.WORKFLOW_MANAGE,
             Perm.PATIENT_VIEW_DEMOGRAPHICS,
             Perm.PATIENT_REGISTER,
             Perm.PATIENT_MERGE,

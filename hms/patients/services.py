@@ -220,6 +220,12 @@ def patient_create(
             patient=patient,
             details={"identifiers": [i.system for i in added], "photo": photo is not None},
         )
+        emit(
+            "patient.registered",
+            patient_id=str(patient.pk),
+            portal_account=user is not None,
+            actor_id=str(getattr(actor, "pk", "") or ""),
+        )
     return patient
 
 

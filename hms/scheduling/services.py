@@ -421,6 +421,7 @@ def appointment_book(
                 patient=patient,
                 details={"start": start.isoformat(), "kind": kind, "channel": channel},
             )
+            _emit_appointment("appointment.booked", appointment, actor, kind=kind, channel=channel)
             if kind == BookingKind.WALK_IN:
                 _emit_checked_in(appointment, actor)
     except IntegrityError as exc:
@@ -511,6 +512,7 @@ def appointment_cancel(*, actor: User, appointment: Appointment, reason: str) ->
             patient=appointment.patient_id,
             details={"reason": reason},
         )
+        _emit_appointment("appointment.cancelled", appointment, actor, reason=reason[:300])
         if not appointment.overbooked:
             _offer_freed_time(appointment, appointment.start, appointment.end)
     appointment.refresh_from_db()
@@ -540,10 +542,29 @@ def _transition(
     return bool(changed)
 
 
+def _appointment_facts(appointment: Appointment, actor) -> dict:
+    """The plain payload of every `appointment.*` event (the outbox and workflow rules read it)."""
+    return {
+        "appointment_id": str(appointment.pk),
+        "patient_id": str(appointment.patient_id),
+        "service_id": str(appointment.service_id or ""),
+        "practitioner_id": str(appointment.practitioner_id),
+        "department_id": str(appointment.department_id),
+        "department_name": appointment.department.name,
+        "start": appointment.start,
+        "end": appointment.end,
+        "actor_id": str(getattr(actor, "pk", "") or ""),
+    }
+
+
+def _emit_appointment(event: str, appointment: Appointment, actor, **extra) -> None:
+    emit(event, **_appointment_facts(appointment, actor), **extra)
+
+
 def _emit_checked_in(appointment: Appointment, actor) -> None:
     emit(
         "appointment.checked_in",
-        appointment_id=str(appointment.pk),
+        **_appointment_facts(appointment, actor),
         patient=appointment.patient,
         practitioner=appointment.practitioner,
         department=appointment.department,
@@ -604,6 +625,7 @@ def appointment_mark_no_show(*, actor: User, appointment: Appointment) -> Appoin
             action="appointment.no_show",
         ):
             raise Conflict("Only a booked appointment can be a no-show.", code="invalid_state")
+        _emit_appointment("appointment.no_show", appointment, actor)
     appointment.refresh_from_db()
     return appointment
 
@@ -651,6 +673,11 @@ def appointment_complete(*, actor: User, appointment_id, encounter=None) -> bool
                 service_id=appointment.service_id,
                 practitioner_id=appointment.practitioner_id,
                 department_id=appointment.department_id,
+                # plain facts for the outbox and workflow rules
+                department_name=appointment.department.name,
+                start=appointment.start,
+                end=appointment.end,
+                actor_id=str(getattr(actor, "pk", "") or ""),
             )
         return completed
 
