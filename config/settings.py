@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "hms.patients",
     "hms.clinical",
     "hms.scheduling",
+    "hms.fhir",
 ]
 
 MIDDLEWARE = [
@@ -294,6 +295,13 @@ APPOINTMENT_REMINDER_HOURS = env_int("APPOINTMENT_REMINDER_HOURS", 24, minimum=1
 CHECK_IN_OPENS_HOURS_BEFORE = env_int("CHECK_IN_OPENS_HOURS_BEFORE", 2)
 # How long a slot freed for the waitlist is held for the patient it is offered to.
 WAITLIST_HOLD_MINUTES = env_int("WAITLIST_HOLD_MINUTES", 30, minimum=1)
+
+# --- FHIR -----------------------------------------------------------------------------------
+# Bulk Data exports ($export) write their NDJSON files here (outside the web root; served only
+# to the administrator who asked, by an access-checked view).
+FHIR_EXPORT_DIR = Path(env_str("FHIR_EXPORT_DIR", str(VAR_DIR / "fhir-exports")))
+# The most resources a search page returns (`_count` above it is lowered to it).
+FHIR_MAX_COUNT = env_int("FHIR_MAX_COUNT", 500, minimum=1)
 
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")

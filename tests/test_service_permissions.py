@@ -25,10 +25,11 @@ from hms.clinical import services as clinical
 from hms.core.access import as_system, require
 from hms.core.events import emit, subscribe
 from hms.core.permissions import Perm, Role, role_has_perm
+from hms.fhir import services as fhir
 from hms.patients import services as patients
 from hms.scheduling import services as scheduling
 
-MODULES: tuple[ModuleType, ...] = (accounts, clinical, patients, scheduling)
+MODULES: tuple[ModuleType, ...] = (accounts, clinical, patients, scheduling, fhir)
 
 # Services that write on the actor's behalf: the permission each one requires.
 CHECKED = {
@@ -82,6 +83,13 @@ CHECKED = {
     scheduling.waitlist_join: Perm.APPOINTMENT_BOOK,
     scheduling.waitlist_release_offer: Perm.APPOINTMENT_BOOK,
     scheduling.reminder_opt_out_set: Perm.APPOINTMENT_BOOK,
+    # fhir
+    fhir.fhir_patient_create: Perm.PATIENT_REGISTER,
+    fhir.fhir_patient_update: Perm.PATIENT_REGISTER,
+    fhir.fhir_appointment_book: Perm.APPOINTMENT_BOOK,
+    fhir.fhir_appointment_update: Perm.APPOINTMENT_BOOK,
+    fhir.export_job_start: Perm.FHIR_BULK_EXPORT,
+    fhir.export_job_delete: Perm.FHIR_BULK_EXPORT,
 }
 
 # Of those, the ones a patient also runs for their own record: ownership is checked instead of
@@ -94,6 +102,9 @@ FOR_ONESELF = {
     scheduling.waitlist_join,
     scheduling.waitlist_release_offer,
     scheduling.reminder_opt_out_set,
+    # fhir
+    fhir.fhir_appointment_book,
+    fhir.fhir_appointment_update,
 }
 
 # Self-service: no actor. They act on `user`, who proved to be that person (a password, or the
@@ -115,6 +126,8 @@ SYSTEM_JOBS = {
     scheduling.reminders_send_due,
     scheduling.waitlist_expire_offers,
     scheduling.waitlist_offer_slot,
+    # fhir
+    fhir.export_job_run,
 }
 
 # Helpers the services use: they write nothing and take no actor.
@@ -130,6 +143,8 @@ HELPERS = {
     patients.photo_check,
     scheduling.check_in_window,
     patients.birth_date_check,
+    # fhir
+    fhir.export_path,
 }
 
 

@@ -57,6 +57,8 @@ class Perm(StrEnum):
     PORTAL_USE = "portal.use"
     # Everyone on staff
     STAFF_AREA = "staff.area"
+    # fhir
+    FHIR_BULK_EXPORT = "fhir.bulk_export"  # every patient's record as NDJSON (administrators)
 
     @property
     def codename(self) -> str:
@@ -78,6 +80,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.SCHEDULE_MANAGE,
             Perm.BILLING_VIEW,
             Perm.INVENTORY_VIEW,
+            # fhir
+            Perm.FHIR_BULK_EXPORT,
         }
     ),
     Role.DOCTOR: frozenset(

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from hms.clinical.fhir_import import FhirImporter
 from hms.core.access import as_system
+from hms.fhir.importer import FhirImporter
 
 
 class Command(BaseCommand):
