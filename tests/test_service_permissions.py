@@ -90,6 +90,7 @@ CHECKED = {
     fhir.fhir_appointment_update: Perm.APPOINTMENT_BOOK,
     fhir.export_job_start: Perm.FHIR_BULK_EXPORT,
     fhir.export_job_delete: Perm.FHIR_BULK_EXPORT,
+    fhir.observations_import: Perm.CLINICAL_WRITE,
 }
 
 # Of those, the ones a patient also runs for their own record: ownership is checked instead of

@@ -17,12 +17,14 @@ from fhir.resources.R4B.patient import Patient as FhirPatient
 from pydantic import ValidationError as PydanticValidationError
 
 from hms.accounts.models import User
+from hms.clinical.models import LabOrder, LabResult, Vitals
 from hms.core.access import require
 from hms.core.audit import audit_record
+from hms.core.bulk import bulk_insert
 from hms.core.errors import DomainError, NotFound
 from hms.core.permissions import STAFF_ROLES, Perm, Role
 from hms.fhir import mappers
-from hms.fhir.models import ExportJob, ExportStatus
+from hms.fhir.models import ExportJob, ExportStatus, ImportedResource
 from hms.patients.models import IdentifierSystem, Patient, Sex
 from hms.patients.selectors import patient_get_for_user
 from hms.patients.services import patient_create, patient_update
@@ -207,6 +209,61 @@ def fhir_appointment_update(*, actor: User, appointment_id, data: dict):
     if start is not None and start != appointment.start:
         return appointment_reschedule(actor=actor, appointment=appointment, start=start)
     return appointment
+
+
+# --- Import ------------------------------------------------------------------------------------
+
+
+def observations_import(
+    *,
+    actor: User | None,
+    patient: Patient,
+    vitals: list[Vitals],
+    lab_orders: list[LabOrder],
+    lab_results: list[LabResult],
+    links: list[tuple[str, object, str]],
+) -> int:
+    """Store one patient's imported Observations in one transaction: sets of vitals (several
+    FHIR Observations each) and laboratory orders with their results, each FHIR id recorded in
+    `ImportedResource` (unique), so an Observation is never imported twice. Returns how many
+    Observations were stored. No actor: the import command, under `as_system()`."""
+    require(actor, Perm.CLINICAL_WRITE)
+    if not links:
+        return 0
+    with transaction.atomic():
+        known = set(
+            ImportedResource.objects.filter(
+                resource_type="Observation", source_id__in=[s for _, _, s in links]
+            ).values_list("source_id", flat=True)
+        )
+        fresh = [link for link in links if link[2] not in known]
+        kept = {pk for _, pk, _ in fresh}
+        vitals = [v for v in vitals if v.pk in kept and v.patient_id == patient.pk]
+        lab_results = [r for r in lab_results if r.pk in kept and r.patient_id == patient.pk]
+        orders = {r.order_id for r in lab_results}
+        bulk_insert(vitals)
+        bulk_insert([o for o in lab_orders if o.pk in orders])
+        bulk_insert(lab_results)
+        ImportedResource.objects.bulk_create(
+            [
+                ImportedResource(
+                    resource_type="Observation",
+                    source_id=source_id,
+                    target=target,
+                    target_id=str(pk),
+                )
+                for target, pk, source_id in fresh
+            ]
+        )
+        if fresh:
+            audit_record(
+                action="clinical.import",
+                actor=actor,
+                object_type="fhir.observation",
+                patient=patient,
+                details={"count": len(fresh), "vitals": len(vitals), "lab": len(lab_results)},
+            )
+    return len(fresh)
 
 
 # --- Bulk Data export ------------------------------------------------------------------------
