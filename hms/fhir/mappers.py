@@ -318,7 +318,7 @@ def _interpretation(flag: str) -> list | None:
 
 def _vital_base(vitals: Vitals, key: str, code: tuple[str, str]) -> dict:
     data = {
-        "id": f"{vitals.pk}-{key}",
+        "id": f"{vitals.pk}-{key.replace('_', '-')}",  # FHIR ids have no underscores
         "meta": _meta(vitals.updated_at),
         "status": "final",
         "category": [

@@ -413,7 +413,7 @@ def _vital_key(pk: str) -> tuple[uuid.UUID, str]:
     text = str(pk)
     if len(text) <= 37 or text[36] != "-":
         raise NotFound("Not found.")
-    key = text[37:]
+    key = text[37:].replace("-", "_")
     if key not in (*mappers.VITAL_FIELDS, "bp"):
         raise NotFound("Not found.")
     return _uuid(text[:36]), key
@@ -503,7 +503,7 @@ def observation_search(user, params, count, offset) -> Page:
     found = []
     for row in vitals.order_by("-recorded_at", "pk")[:need]:
         for observation in mappers.vitals_to_fhir(row):
-            key = observation.id[37:]
+            key = observation.id[37:].replace("-", "_")
             if wanted_keys is None or key in wanted_keys:
                 found.append((row.recorded_at, observation, row.patient_id))
     for row in labs.order_by("-resulted_at", "pk")[:need]:
