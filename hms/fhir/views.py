@@ -18,6 +18,7 @@ from django.utils.http import http_date
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from rest_framework import exceptions
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.views import APIView
 
 from hms.accounts.api_auth import HasRolePermission
@@ -76,10 +77,22 @@ def base_url(request) -> str:
     return request.build_absolute_uri("/fhir/R4").rstrip("/")
 
 
+class FhirNegotiation(BaseContentNegotiation):
+    """Every answer is FHIR JSON, whatever `Accept` says (`application/fhir+json`, `*/*`, a
+    browser's list): the views write their own responses."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class FhirView(APIView):
     """Errors of every kind become an OperationOutcome."""
 
     permission_classes = [HasRolePermission]
+    content_negotiation_class = FhirNegotiation
     schema = None  # documented by the CapabilityStatement, not the OpenAPI schema
     resource_type = ""
 

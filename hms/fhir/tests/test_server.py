@@ -103,7 +103,9 @@ def test_metadata_is_a_valid_capability_statement_listing_what_is_served(client)
 def test_a_patient_read_is_valid_versioned_and_answers_304_to_its_etag(client, staff):
     _, token = staff(Role.RECEPTIONIST)
     patient = PatientFactory(phone="+447700900555", email="ann@example.org")
-    response = client.get(f"{BASE}/Patient/{patient.pk}", **token)
+    response = client.get(
+        f"{BASE}/Patient/{patient.pk}", HTTP_ACCEPT="application/fhir+json", **token
+    )
     assert response.status_code == 200
     resource = valid(response, "Patient")
     assert resource.id == str(patient.pk)
