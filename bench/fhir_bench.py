@@ -271,8 +271,9 @@ def main() -> None:
             cwd=ROOT, env=env, check=True, capture_output=True, text=True,
         ).stdout  # fmt: skip
         match = re.search(r"(\d+) resources in ([\d.]+) s \(([\d,]+) resources/s\)", out)
+        repeat = " (already imported: a repeat run)" if "Imported:\n  nothing" in out else ""
         print(f"{'FHIR import (Synthea-10)':26} {match.group(3):>8} resources/s "
-              f"({match.group(1)} resources in {match.group(2)} s, PostgreSQL)")  # fmt: skip
+              f"({match.group(1)} resources in {match.group(2)} s, PostgreSQL){repeat}")  # fmt: skip
 
 
 if __name__ == "__main__":
