@@ -272,8 +272,11 @@ def main() -> None:
         ).stdout  # fmt: skip
         match = re.search(r"(\d+) resources in ([\d.]+) s \(([\d,]+) resources/s\)", out)
         repeat = " (already imported: a repeat run)" if "Imported:\n  nothing" in out else ""
-        print(f"{'FHIR import (Synthea-10)':26} {match.group(3):>8} resources/s "
-              f"({match.group(1)} resources in {match.group(2)} s, PostgreSQL){repeat}")  # fmt: skip
+        label = "FHIR import (Synthea-10)"
+        print(
+            f"{label:26} {match.group(3):>8} resources/s "
+            f"({match.group(1)} resources in {match.group(2)} s, PostgreSQL){repeat}"
+        )
 
 
 if __name__ == "__main__":
