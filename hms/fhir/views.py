@@ -232,7 +232,7 @@ class TypeView(FhirView):
         included = _include_patients(request, kind, page.resources)
         audit_search(request.user, kind.name, page, dict(request.query_params.lists()))
         links = [{"relation": "self", "url": request.build_absolute_uri()}]
-        if page.has_next:
+        if page.has_next and count:  # _count=0 asks for no entries: no next page either
             links.append({"relation": "next", "url": _link(request, offset + count, count)})
         if offset:
             links.append(
