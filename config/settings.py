@@ -4,6 +4,7 @@ A missing or malformed value fails at start with a message that names the variab
 """
 
 import os
+import re
 import zoneinfo
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -66,6 +67,9 @@ INSTALLED_APPS = [
     "hms.patients",
     "hms.clinical",
     "hms.scheduling",
+    "hms.feedback",
+    "hms.billing",
+    "hms.inventory",
     "hms.fhir",
 ]
 
@@ -296,6 +300,17 @@ CHECK_IN_OPENS_HOURS_BEFORE = env_int("CHECK_IN_OPENS_HOURS_BEFORE", 2)
 # How long a slot freed for the waitlist is held for the patient it is offered to.
 WAITLIST_HOLD_MINUTES = env_int("WAITLIST_HOLD_MINUTES", 30, minimum=1)
 
+# --- Billing --------------------------------------------------------------------------------
+# The currency of every price, invoice and payment (ISO 4217 code).
+BILLING_CURRENCY = env_str("BILLING_CURRENCY", "GBP").strip().upper()
+if not re.fullmatch(r"[A-Z]{3}", BILLING_CURRENCY):
+    raise ImproperlyConfigured(
+        f"BILLING_CURRENCY must be a three-letter ISO 4217 code, not {BILLING_CURRENCY!r}"
+    )
+# --- Inventory and pharmacy -----------------------------------------------------------------
+# A lot expiring within this many days raises an alert (once) on the pharmacist's dashboard.
+INVENTORY_EXPIRY_WARNING_DAYS = env_int("INVENTORY_EXPIRY_WARNING_DAYS", 90, minimum=1)
+
 # --- FHIR -----------------------------------------------------------------------------------
 # Bulk Data exports ($export) write their NDJSON files here (outside the web root; served only
 # to the administrator who asked, by an access-checked view).
@@ -370,6 +385,17 @@ SPECTACULAR_SETTINGS = {
         "ScheduleExceptionKindEnum": "hms.scheduling.models.ExceptionKind",
         "WaitlistStatusEnum": "hms.scheduling.models.WaitlistStatus",
         "ReminderKindEnum": "hms.scheduling.models.ReminderKind",
+        "InvoiceStatusEnum": "hms.billing.models.InvoiceStatus",
+        "PaymentMethodEnum": "hms.billing.models.PaymentMethod",
+        "DeskPaymentMethodEnum": "hms.billing.models.DESK_METHOD_CHOICES",
+        "PaymentKindEnum": "hms.billing.models.PaymentKind",
+        "ChargeStatusEnum": "hms.billing.models.ChargeStatus",
+        "PriceKindEnum": "hms.billing.models.PriceKind",
+        "ClaimStatusEnum": "hms.billing.models.ClaimStatus",
+        "ItemKindEnum": "hms.inventory.models.ItemKind",
+        "LocationKindEnum": "hms.inventory.models.LocationKind",
+        "PurchaseOrderStatusEnum": "hms.inventory.models.OrderStatus",
+        "AlertKindEnum": "hms.inventory.models.AlertKind",
     },
 }
 

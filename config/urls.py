@@ -9,6 +9,9 @@ api_v1 = [
     path("", include("hms.patients.api_urls")),
     path("", include("hms.clinical.api_urls")),
     path("", include("hms.scheduling.api_urls")),
+    path("", include("hms.feedback.api_urls")),
+    path("", include("hms.billing.api_urls")),
+    path("inventory/", include("hms.inventory.api_urls")),
 ]
 
 urlpatterns = [
@@ -17,6 +20,9 @@ urlpatterns = [
     path("patients/", include("hms.patients.urls")),
     path("clinical/", include("hms.clinical.urls")),
     path("scheduling/", include("hms.scheduling.urls")),
+    path("", include("hms.feedback.urls")),
+    path("billing/", include("hms.billing.urls")),
+    path("inventory/", include("hms.inventory.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("fhir/R4/", include("hms.fhir.urls")),

@@ -21,15 +21,27 @@ from django.utils import timezone
 
 import hms
 from hms.accounts import services as accounts
+from hms.billing import services as billing
 from hms.clinical import services as clinical
 from hms.core.access import as_system, require
 from hms.core.events import emit, subscribe
 from hms.core.permissions import Perm, Role, role_has_perm
+from hms.feedback import services as feedback
 from hms.fhir import services as fhir
+from hms.inventory import services as inventory
 from hms.patients import services as patients
 from hms.scheduling import services as scheduling
 
-MODULES: tuple[ModuleType, ...] = (accounts, clinical, patients, scheduling, fhir)
+MODULES: tuple[ModuleType, ...] = (
+    accounts,
+    clinical,
+    patients,
+    scheduling,
+    feedback,
+    billing,
+    inventory,
+    fhir,
+)
 
 # Services that write on the actor's behalf: the permission each one requires.
 CHECKED = {
@@ -83,6 +95,46 @@ CHECKED = {
     scheduling.waitlist_join: Perm.APPOINTMENT_BOOK,
     scheduling.waitlist_release_offer: Perm.APPOINTMENT_BOOK,
     scheduling.reminder_opt_out_set: Perm.APPOINTMENT_BOOK,
+    # feedback
+    feedback.feedback_submit: Perm.PORTAL_USE,
+    feedback.contact_message_assign: Perm.CONTACT_MANAGE,
+    feedback.contact_message_set_status: Perm.CONTACT_MANAGE,
+    feedback.contact_note_add: Perm.CONTACT_MANAGE,
+    # billing
+    billing.price_item_create: Perm.BILLING_WRITE,
+    billing.price_item_change_price: Perm.BILLING_WRITE,
+    billing.charge_post_for_source: Perm.BILLING_WRITE,
+    billing.charge_add: Perm.BILLING_WRITE,
+    billing.charge_void: Perm.BILLING_WRITE,
+    billing.invoice_issue: Perm.BILLING_WRITE,
+    billing.invoice_void: Perm.BILLING_WRITE,
+    billing.credit_note_create: Perm.BILLING_WRITE,
+    billing.payment_take: Perm.BILLING_WRITE,
+    billing.payment_refund: Perm.BILLING_WRITE,
+    billing.payer_create: Perm.BILLING_WRITE,
+    billing.coverage_add: Perm.BILLING_WRITE,
+    billing.claim_submit: Perm.BILLING_WRITE,
+    billing.claim_decide: Perm.BILLING_WRITE,
+    billing.claim_record_payment: Perm.BILLING_WRITE,
+    # inventory
+    inventory.alert_resolve: Perm.INVENTORY_WRITE,
+    inventory.item_create: Perm.INVENTORY_WRITE,
+    inventory.item_update: Perm.INVENTORY_WRITE,
+    inventory.location_create: Perm.INVENTORY_WRITE,
+    inventory.reorder_level_set: Perm.INVENTORY_WRITE,
+    inventory.supplier_create: Perm.INVENTORY_WRITE,
+    inventory.stock_receive: Perm.INVENTORY_WRITE,
+    inventory.stock_adjust: Perm.INVENTORY_WRITE,
+    inventory.stock_transfer: Perm.INVENTORY_WRITE,
+    inventory.stock_issue: Perm.INVENTORY_WRITE,
+    inventory.stock_return: Perm.INVENTORY_WRITE,
+    inventory.stock_dispense: Perm.DISPENSE,
+    inventory.purchase_order_create: Perm.INVENTORY_WRITE,
+    inventory.purchase_order_approve: Perm.INVENTORY_WRITE,
+    inventory.purchase_order_send: Perm.INVENTORY_WRITE,
+    inventory.purchase_order_cancel: Perm.INVENTORY_WRITE,
+    inventory.purchase_order_receive: Perm.INVENTORY_WRITE,
+    inventory.catalogue_import: Perm.INVENTORY_WRITE,
     # fhir
     fhir.fhir_patient_create: Perm.PATIENT_REGISTER,
     fhir.fhir_patient_update: Perm.PATIENT_REGISTER,
@@ -120,6 +172,8 @@ SELF_SERVICE = {
     accounts.api_token_revoke,  # only the user's own tokens: anyone else's is not found
     accounts.two_factor_enrolment_start,
     accounts.two_factor_enrolment_confirm,
+    # feedback
+    feedback.contact_message_submit,  # anyone; the page and API check spam trap and rate
 }
 
 # Jobs of the hospital itself (tasks, commands): no actor and no input from a user.
@@ -127,6 +181,10 @@ SYSTEM_JOBS = {
     scheduling.reminders_send_due,
     scheduling.waitlist_expire_offers,
     scheduling.waitlist_offer_slot,
+    # feedback
+    feedback.feedback_request,
+    # inventory
+    inventory.lots_expiring_sweep,
     # fhir
     fhir.export_job_run,
 }
@@ -144,6 +202,9 @@ HELPERS = {
     patients.photo_check,
     scheduling.check_in_window,
     patients.birth_date_check,
+    # inventory
+    inventory.on_hand_of,
+    inventory.dispensed_quantity,
     # fhir
     fhir.export_path,
 }

@@ -91,18 +91,22 @@ def test_each_role_sees_its_own_menu_and_nothing_else(client_for, role):
 
 MENUS_BY_ROLE = {
     Role.ADMIN: ["patients:list", "patients:merge", "scheduling:calendar", "scheduling:queue-home",
-                 "scheduling:schedule-list", "accounts:staff-list", "core:audit-list"],
+                 "scheduling:schedule-list", "billing:dashboard", "inventory:home",
+                 "feedback:dashboard",
+                 "feedback:inbox", "accounts:staff-list", "core:audit-list"],
     Role.DOCTOR: ["patients:list", "scheduling:calendar", "scheduling:queue-home",
                   "scheduling:waitlist", "clinical:encounter-list", "clinical:lab-worklist",
                   "clinical:prescription-list"],
     Role.NURSE: ["patients:list", "scheduling:calendar", "scheduling:queue-home",
                  "clinical:encounter-list", "clinical:lab-worklist", "clinical:prescription-list"],
     Role.RECEPTIONIST: ["patients:list", "scheduling:calendar", "scheduling:queue-home",
-                        "scheduling:waitlist"],
-    Role.PHARMACIST: ["patients:list", "clinical:prescription-list"],
-    Role.BILLING: ["patients:list"],
+                        "scheduling:waitlist", "feedback:inbox"],
+    Role.PHARMACIST: ["patients:list", "clinical:prescription-list", "inventory:dispense-queue",
+                      "inventory:home"],
+    Role.BILLING: ["patients:list", "billing:dashboard"],
     Role.LAB: ["patients:list", "clinical:lab-worklist"],
-    Role.PATIENT: ["scheduling:portal-appointments", "patients:my-record", "patients:my-details"],
+    Role.PATIENT: ["scheduling:portal-appointments", "patients:my-record", "patients:my-details",
+                   "billing:portal-invoices"],
 }  # fmt: skip
 
 

@@ -185,7 +185,8 @@ class PrescriptionOut(serializers.ModelSerializer):
     class Meta:
         model = Prescription
         fields = [
-            "id", "patient", "encounter", "drug", "drug_code", "strength", "dose", "route",
+            "id", "patient", "encounter", "drug", "drug_code", "item_code", "strength", "dose",
+            "route",
             "frequency", "duration", "quantity", "instructions", "status", "prescribed_at",
             "prescriber", "allergy_warning", "allergy_acknowledged_by",
         ]  # fmt: skip
@@ -202,6 +203,10 @@ class StopIn(serializers.Serializer):
 class PrescriptionIn(serializers.Serializer):
     encounter = serializers.UUIDField()
     drug = serializers.CharField(max_length=200)
+    item_code = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, default="",
+        help_text="The pharmacy catalogue's item code; empty: free text, not stocked.",
+    )  # fmt: skip
     strength = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
     dose = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
     route = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")

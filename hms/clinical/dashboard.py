@@ -62,7 +62,7 @@ for widget in (
         "clinical/widgets/results_to_review.html", _results_to_review,
     ),
     DashboardWidget(
-        "active-prescriptions", "Active prescriptions", 40, Perm.INVENTORY_WRITE,
+        "active-prescriptions", "Active prescriptions", 40, Perm.DISPENSE,
         "clinical/widgets/prescriptions.html", _active_prescriptions,
     ),
 ):  # fmt: skip

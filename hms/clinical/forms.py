@@ -1,4 +1,5 @@
 from django import forms
+from django.urls import reverse
 
 from hms.accounts.models import User
 from hms.clinical.models import (
@@ -112,7 +113,20 @@ MAX_QUANTITY = 100_000  # far above any dispensed amount; the column overflows n
 
 
 class PrescriptionForm(forms.Form):
-    drug = forms.CharField(max_length=200)
+    drug = forms.CharField(
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={
+                "hx-get": "",  # set below to the catalogue search URL
+                "hx-trigger": "input changed delay:250ms",
+                "hx-target": "#medicine-results",
+                "autocomplete": "off",
+                "list": "medicine-options",
+            }
+        ),
+        help_text="Pick a medicine from the pharmacy's catalogue, or type any drug (it is then "
+        "marked as not stocked).",
+    )
     strength = forms.CharField(max_length=60, required=False, help_text="e.g. 500 mg")
     dose = forms.CharField(max_length=60, required=False, help_text="e.g. 1 tablet")
     route = forms.CharField(max_length=40, required=False, initial="oral")
@@ -127,6 +141,7 @@ class PrescriptionForm(forms.Form):
 
     def __init__(self, *args, allergy_warning: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["drug"].widget.attrs["hx-get"] = reverse("clinical:medicine-search")
         if not allergy_warning:
             self.fields["acknowledge_allergy_warning"].widget = forms.HiddenInput()
 

@@ -297,6 +297,9 @@ class Prescription(TimeStampedModel):
     )
     drug = models.CharField(max_length=200)
     drug_code = models.CharField(max_length=40, blank=True, help_text="e.g. an RxNorm code")
+    # The pharmacy catalogue's item code when the drug was picked from it (see medicines.py);
+    # empty: free text, a drug the hospital does not stock.
+    item_code = models.CharField(max_length=40, blank=True)
     strength = models.CharField(max_length=60, blank=True)
     dose = models.CharField(max_length=60, blank=True)
     route = models.CharField(max_length=40, blank=True)
@@ -336,6 +339,10 @@ class Prescription(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.drug} {self.strength}".strip()
+
+    @property
+    def is_stocked(self) -> bool:
+        return bool(self.item_code)
 
     @property
     def can_stop(self) -> bool:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from hms.accounts.models import User
 from hms.clinical import rules
 from hms.clinical.icd10 import icd10_lookup
+from hms.clinical.medicines import medicine_get, medicine_resolve
 from hms.clinical.models import (
     ATTACHMENT_TYPES,
     ICD10_SYSTEM,
@@ -404,13 +405,25 @@ def prescription_create(
     status: str = "active",
     prescribed_at: datetime | None = None,
     source_id: str | None = None,
+    item_code: str = "",
 ) -> Prescription:
     """Prescribe a drug. When it matches a recorded allergy the prescriber must acknowledge the
-    warning; the warning and who acknowledged it are kept on the prescription."""
+    warning; the warning and who acknowledged it are kept on the prescription. A drug picked
+    from the pharmacy's catalogue (`item_code`, or a suggestion's label in `drug`) is stored
+    under its catalogue name and code; anything else stays free text, marked not stocked."""
     require(actor, Perm.PRESCRIBE, "Only a doctor prescribes.")
     drug = drug.strip()
     if not drug:
         raise DomainError("Name the drug.", fields={"drug": "This field is required."})
+    medicine = medicine_get(item_code.strip()) if item_code.strip() else medicine_resolve(drug)
+    if item_code.strip() and medicine is None:
+        raise DomainError(
+            "The pharmacy's catalogue has no such medicine.",
+            code="unknown_item",
+            fields={"item_code": "Not in the catalogue."},
+        )
+    if medicine is not None:
+        drug, strength, item_code = medicine.name, strength or medicine.strength, medicine.code
     if quantity is not None and quantity <= 0:
         raise DomainError("Quantity must be positive.", fields={"quantity": "Must be positive."})
     if source_id is None:
@@ -427,6 +440,7 @@ def prescription_create(
             encounter=encounter,
             drug=drug,
             drug_code=drug_code,
+            item_code=item_code if medicine is not None else "",
             strength=strength,
             dose=dose,
             route=route,
@@ -732,6 +746,13 @@ def lab_result_record(
                 details={"flag": result.flag},
             )
             _notify_if_critical(result, locked)
+            emit(  # billing posts the test's charge (once per order)
+                "lab_result.recorded",
+                lab_order_id=str(locked.pk),
+                lab_result_id=str(result.pk),
+                test_code=locked.test_code,
+                patient_id=str(locked.patient_id),
+            )
     except IntegrityError:
         raise _already_resulted() from None  # the race: two entries at once, one is kept
     return result

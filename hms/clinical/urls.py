@@ -26,6 +26,7 @@ urlpatterns = [
     path("notes/<uuid:pk>/sign/", views.note_sign, name="note-sign"),
     path("notes/<uuid:pk>/amend/", views.note_amend, name="note-amend"),
     path("icd10/", views.icd10_search_view, name="icd10-search"),
+    path("medicines/", views.medicine_search_view, name="medicine-search"),
     path("attachments/<uuid:pk>/", views.attachment_download, name="attachment"),
     path("lab/", views.lab_worklist, name="lab-worklist"),
     path("lab/orders/<uuid:pk>/", views.lab_order_detail, name="lab-order"),

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from hms.clinical import forms, selectors, services
 from hms.clinical.icd10 import icd10_search, icd10_warm
+from hms.clinical.medicines import medicine_search
 from hms.clinical.models import (
     Allergy,
     Attachment,
@@ -385,6 +386,17 @@ def note_amend(request, pk):
 
 
 # --- ICD-10 search (htmx) -------------------------------------------------------------------
+
+
+@require_perm(Perm.PRESCRIBE)
+def medicine_search_view(request):
+    """Suggestions from the pharmacy's catalogue for the prescribing field (htmx)."""
+    query = (request.GET.get("drug") or request.GET.get("q") or "")[:80]
+    return render(
+        request,
+        "clinical/_medicine_options.html",
+        {"medicines": medicine_search(query), "query": query},
+    )
 
 
 @require_perm(Perm.CLINICAL_VIEW)

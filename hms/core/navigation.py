@@ -83,9 +83,6 @@ def cards_for(user) -> list[tuple[MenuItem, str]]:
 
 # Modules not built yet: shown on dashboards as clearly marked placeholders until they land.
 PLANNED: list[tuple[str, Perm]] = [
-    ("Billing", Perm.BILLING_VIEW),
-    ("Pharmacy and stores", Perm.INVENTORY_VIEW),
-    ("My invoices", Perm.PORTAL_USE),
 ]
 
 

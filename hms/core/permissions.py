@@ -52,7 +52,11 @@ class Perm(StrEnum):
     BILLING_VIEW = "billing.view"
     BILLING_WRITE = "billing.write"
     INVENTORY_VIEW = "inventory.view"
-    INVENTORY_WRITE = "inventory.write"
+    INVENTORY_WRITE = "inventory.write"  # stores: receipts, adjustments, transfers, orders
+    DISPENSE = "inventory.dispense"  # the pharmacy: dispense a patient's prescription
+    # Patient relations: visit feedback and the Contact Us inbox
+    FEEDBACK_VIEW = "feedback.view"
+    CONTACT_MANAGE = "feedback.manage_contact"
     # Portal (a patient's own record)
     PORTAL_USE = "portal.use"
     # Everyone on staff
@@ -79,7 +83,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.APPOINTMENT_VIEW,
             Perm.SCHEDULE_MANAGE,
             Perm.BILLING_VIEW,
+            Perm.BILLING_WRITE,
             Perm.INVENTORY_VIEW,
+            Perm.INVENTORY_WRITE,
+            Perm.FEEDBACK_VIEW,
+            Perm.CONTACT_MANAGE,
             # fhir
             Perm.FHIR_BULK_EXPORT,
         }
@@ -123,6 +131,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.APPOINTMENT_VIEW,
             Perm.APPOINTMENT_BOOK,
             Perm.APPOINTMENT_WALK_IN,
+            Perm.CONTACT_MANAGE,
         }
     ),
     Role.PHARMACIST: frozenset(
@@ -132,6 +141,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.PRESCRIPTION_VIEW,
             Perm.INVENTORY_VIEW,
             Perm.INVENTORY_WRITE,
+            Perm.DISPENSE,
         }
     ),
     Role.BILLING: frozenset(

@@ -4,12 +4,25 @@ from hms.accounts.models import User
 from hms.core.models import Department
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.forms import PatientField
+from hms.scheduling.fees import fee_label, fees_for
 from hms.scheduling.models import BookingKind, ExceptionKind, Service, Weekday
+
+
+class ServiceChoiceField(forms.ModelChoiceField):
+    """A choice of service that shows each one's fee (from billing, through `fees`)."""
+
+    fees: dict[int, str] = {}
+
+    def label_from_instance(self, obj) -> str:
+        return fee_label(obj, self.fees)
+
+    def show_fees(self) -> None:
+        self.fees = fees_for(self.queryset)
 
 
 class StaffBookForm(forms.Form):
     mrn = PatientField()  # cleans to the Patient
-    service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False)
+    service = ServiceChoiceField(queryset=Service.objects.none(), required=False)
     reason = forms.CharField(label="Reason for visit", max_length=300, required=False)
 
     def __init__(self, *args, department_id=None, **kwargs):
@@ -17,6 +30,7 @@ class StaffBookForm(forms.Form):
         self.fields["service"].queryset = Service.objects.filter(
             is_active=True, department_id=department_id
         )
+        self.fields["service"].show_fees()
 
 
 OVERBOOK_KINDS = [
@@ -44,7 +58,7 @@ class OverbookForm(StaffBookForm):
 class PortalBookForm(forms.Form):
     """The portal's booking: what the visit is for (the service), then a summary to confirm."""
 
-    service = forms.ModelChoiceField(
+    service = ServiceChoiceField(
         label="What is the visit for?",
         queryset=Service.objects.none(),
         widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
@@ -61,8 +75,15 @@ class PortalBookForm(forms.Form):
         offered = Service.objects.filter(is_active=True, department_id=department_id)
         if offered.exists():
             self.fields["service"].queryset = offered.order_by("duration_minutes", "name")
+            self.fields["service"].show_fees()
         else:
             del self.fields["service"]
+
+    def chosen_fee(self) -> str:
+        """The fee of the chosen service, for the summary ("" when none is known)."""
+        service = getattr(self, "cleaned_data", {}).get("service")
+        field = self.fields.get("service")
+        return field.fees.get(service.pk, "") if service and field else ""
 
 
 class CancelForm(forms.Form):

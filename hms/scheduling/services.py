@@ -627,13 +627,14 @@ def appointment_start_consultation(*, actor: User, appointment_id, encounter=Non
 
 
 def appointment_complete(*, actor: User, appointment_id, encounter=None) -> bool:
-    """The encounter was completed: the appointment is completed (idempotent)."""
+    """The encounter was completed: the appointment is completed (idempotent) and
+    `appointment.completed` announced (billing posts the consultation's charge)."""
     require(actor, Perm.CLINICAL_WRITE)
     appointment = Appointment.objects.filter(pk=appointment_id).first()
     if appointment is None:
         return False
     with transaction.atomic():
-        return _transition(
+        completed = _transition(
             actor=actor,
             appointment=appointment,
             to=S.COMPLETED,
@@ -641,6 +642,17 @@ def appointment_complete(*, actor: User, appointment_id, encounter=None) -> bool
             action="appointment.complete",
             completed_at=timezone.now(),
         )
+        if completed:  # once: a repeated completion changes nothing and announces nothing
+            appointment.refresh_from_db()  # a merge may have moved it while we waited
+            emit(
+                "appointment.completed",
+                appointment_id=str(appointment.pk),
+                patient_id=str(appointment.patient_id),
+                service_id=appointment.service_id,
+                practitioner_id=appointment.practitioner_id,
+                department_id=appointment.department_id,
+            )
+        return completed
 
 
 APPOINTMENT_LABEL = Appointment._meta.label_lower
