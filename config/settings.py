@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "hms.billing",
     "hms.inventory",
     "hms.workflows",
+    "hms.fhir",
 ]
 
 MIDDLEWARE = [
@@ -318,6 +319,13 @@ if not re.fullmatch(r"[A-Z]{3}", BILLING_CURRENCY):
 # --- Inventory and pharmacy -----------------------------------------------------------------
 # A lot expiring within this many days raises an alert (once) on the pharmacist's dashboard.
 INVENTORY_EXPIRY_WARNING_DAYS = env_int("INVENTORY_EXPIRY_WARNING_DAYS", 90, minimum=1)
+
+# --- FHIR -----------------------------------------------------------------------------------
+# Bulk Data exports ($export) write their NDJSON files here (outside the web root; served only
+# to the administrator who asked, by an access-checked view).
+FHIR_EXPORT_DIR = Path(env_str("FHIR_EXPORT_DIR", str(VAR_DIR / "fhir-exports")))
+# The most resources a search page returns (`_count` above it is lowered to it).
+FHIR_MAX_COUNT = env_int("FHIR_MAX_COUNT", 500, minimum=1)
 
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")

@@ -27,6 +27,7 @@ urlpatterns = [
     path("workflows/", include("hms.workflows.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
+    path("fhir/R4/", include("hms.fhir.urls")),
     path("api/schema/", public(SpectacularAPIView.as_view()), name="api-schema"),
     path(
         "api/docs/",

@@ -167,6 +167,9 @@ def allowed(access, role: Role | None) -> bool:
 
 _NO_PATIENT_RECORD = "the matrix's patient account has no patient record linked to it"
 _NEEDS_PATIENT = "a list needs ?patient= (the matrix sends none): 404 tells no patient was found"
+_FHIR_EXPORT_OWNER = (
+    "the sample export was asked for by another administrator: only its requester sees it"
+)
 _HIDDEN = (
     "declared signed_in (reads shared by staff and patients); the selector answers 404 to a "
     "role outside the record's area, so a refusal does not tell the record exists"
@@ -200,7 +203,28 @@ MAY_ANSWER_404: dict[str, str] = {
     # workflows
     "workflows:task-done": "a task is seen only by its assignee and their role: 404 to others",
     "notification-read": "only the caller's own notifications: another user's is not found",
+    # fhir
+    "fhir:export-status": _FHIR_EXPORT_OWNER,
+    "fhir:export-file": _FHIR_EXPORT_OWNER,
+    "fhir:Observation-read": "the sample is a vital sign; a lab technician's scope covers "
+    "laboratory Observations only: " + _HIDDEN,
 }
+
+# FHIR routes shared by staff and patients declare signed_in; the SMART scopes derived from the
+# role (hms/fhir/scopes.py, the same catalogue) then refuse a role that does not read the type at
+# all with 403 OperationOutcome. Only these routes may answer 403 to a signed-in role.
+_FHIR_SCOPED = "signed_in route; a role without the type in its SMART scopes gets 403"
+MAY_ANSWER_403: dict[str, str] = {
+    f"fhir:{name}-{route}": _FHIR_SCOPED
+    for name in (
+        "Patient",
+        "Observation",
+        "AllergyIntolerance",
+        "MedicationRequest",
+        "Appointment",
+    )  # fmt: skip
+    for route in ("search", "read")
+} | {"fhir:patient-everything": _FHIR_SCOPED}
 
 
 def verdict(
@@ -210,6 +234,7 @@ def verdict(
     *,
     about_an_object: bool = False,
     may_answer_404: bool = False,
+    may_answer_403: bool = False,
 ) -> str | None:
     """What is wrong with `response`, or None when it matches the declaration.
 
@@ -222,7 +247,7 @@ def verdict(
         # A public page may send people on to sign in (a confirmed email does); others must not.
         to_login = declaration.access != PUBLIC and is_login_redirect(response)
         someone_elses = about_an_object and role == Role.PATIENT and status in (403, 404)
-        listed = may_answer_404 and status == 404
+        listed = (may_answer_404 and status == 404) or (may_answer_403 and status == 403)
         if (
             (status in (401, 403, 404) and not (someone_elses or listed))
             or to_login
@@ -289,6 +314,7 @@ def check_routes(routes: Iterable[Route], samples: dict) -> tuple[list[str], int
                 response,
                 about_an_object=bool(route.params),
                 may_answer_404=route.name in MAY_ANSWER_404,
+                may_answer_403=route.name in MAY_ANSWER_403,
             )
             if wrong:
                 problems.append(f"{where}: {wrong}")

@@ -27,6 +27,7 @@ from hms.core.access import as_system, require
 from hms.core.events import emit, subscribe
 from hms.core.permissions import Perm, Role, role_has_perm
 from hms.feedback import services as feedback
+from hms.fhir import services as fhir
 from hms.inventory import services as inventory
 from hms.patients import services as patients
 from hms.scheduling import services as scheduling
@@ -41,6 +42,7 @@ MODULES: tuple[ModuleType, ...] = (
     billing,
     inventory,
     workflows,
+    fhir,
 )
 
 # Services that write on the actor's behalf: the permission each one requires.
@@ -144,6 +146,14 @@ CHECKED = {
     workflows.email_template_save: Perm.WORKFLOW_MANAGE,
     workflows.task_create: Perm.STAFF_AREA,
     workflows.task_complete: Perm.STAFF_AREA,
+    # fhir
+    fhir.fhir_patient_create: Perm.PATIENT_REGISTER,
+    fhir.fhir_patient_update: Perm.PATIENT_REGISTER,
+    fhir.fhir_appointment_book: Perm.APPOINTMENT_BOOK,
+    fhir.fhir_appointment_update: Perm.APPOINTMENT_BOOK,
+    fhir.export_job_start: Perm.FHIR_BULK_EXPORT,
+    fhir.export_job_delete: Perm.FHIR_BULK_EXPORT,
+    fhir.observations_import: Perm.CLINICAL_WRITE,
 }
 
 # Of those, the ones a patient also runs for their own record: ownership is checked instead of
@@ -156,6 +166,9 @@ FOR_ONESELF = {
     scheduling.waitlist_join,
     scheduling.waitlist_release_offer,
     scheduling.reminder_opt_out_set,
+    # fhir
+    fhir.fhir_appointment_book,
+    fhir.fhir_appointment_update,
 }
 
 # Self-service: no actor. They act on `user`, who proved to be that person (a password, or the
@@ -185,6 +198,8 @@ SYSTEM_JOBS = {
     inventory.lots_expiring_sweep,
     # workflows
     workflows.builtin_workflows_seed,
+    # fhir
+    fhir.export_job_run,
 }
 
 # Helpers the services use: they write nothing and take no actor.
@@ -205,6 +220,8 @@ HELPERS = {
     inventory.dispensed_quantity,
     # workflows
     workflows.tasks_visible_to,
+    # fhir
+    fhir.export_path,
 }
 
 

@@ -40,6 +40,7 @@ from hms.clinical.models import (
 from hms.clinical.vitals import VITAL_FIELDS
 from hms.core.access import require
 from hms.core.audit import audit_record
+from hms.core.bulk import bulk_insert
 from hms.core.errors import Conflict, DomainError
 from hms.core.events import emit, subscribe
 from hms.core.notifications import notify
@@ -1038,7 +1039,7 @@ def clinical_records_import(*, actor: User | None, patient: Patient, records: li
         fresh = [r for r in records if r.source_id not in known and r.patient_id == patient.pk]
         if not fresh:
             return 0
-        model.objects.bulk_create(fresh)
+        bulk_insert(fresh)
         audit_record(
             action="clinical.import",
             actor=actor,

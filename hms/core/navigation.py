@@ -82,8 +82,7 @@ def cards_for(user) -> list[tuple[MenuItem, str]]:
 
 
 # Modules not built yet: shown on dashboards as clearly marked placeholders until they land.
-PLANNED: list[tuple[str, Perm]] = [
-]
+PLANNED: list[tuple[str, Perm]] = []
 
 
 def planned_for(user) -> list[str]:

@@ -62,6 +62,8 @@ class Perm(StrEnum):
     PORTAL_USE = "portal.use"
     # Everyone on staff
     STAFF_AREA = "staff.area"
+    # fhir
+    FHIR_BULK_EXPORT = "fhir.bulk_export"  # every patient's record as NDJSON (administrators)
 
     @property
     def codename(self) -> str:
@@ -88,6 +90,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.INVENTORY_WRITE,
             Perm.FEEDBACK_VIEW,
             Perm.CONTACT_MANAGE,
+            # fhir
+            Perm.FHIR_BULK_EXPORT,
         }
     ),
     Role.DOCTOR: frozenset(

@@ -1,12 +1,14 @@
 import json
 import os
+from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from hms.clinical.models import Allergy, Diagnosis, Encounter, Prescription
+from hms.clinical.models import Allergy, Diagnosis, Encounter, LabResult, Prescription, Vitals
 from hms.patients.models import Patient, PatientIdentifier
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +46,8 @@ def test_the_synthea_sample_imports_once_and_a_second_run_adds_nothing():
     }
     for kind, n in counts.items():
         assert f"  {kind}: {n}" in out
-    assert "Procedure: 2056 (not supported)" in out
+    assert "Procedure: 2056 (the record has no procedures table yet)" in out
+    assert "Immunization: 161 (the record has no immunisations table yet)" in out
     identifier = PatientIdentifier.objects.get(value="129c6ac7-8d06-89de-ad63-0204a93e76c3")
     assert identifier.system == "external-mrn"
     assert identifier.system_uri == "https://github.com/synthetichealth/synthea"
@@ -83,9 +86,9 @@ def test_resources_that_cannot_be_placed_are_skipped_with_a_reason(tmp_path):
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\nnot json\n")
     out, _ = run(path)
     assert "Encounter: 1 (patient not found)" in out
-    assert "Observation: 1 (not supported)" in out
+    assert "Observation: 1 (invalid FHIR" in out
     assert "Condition: 1 (invalid FHIR" in out
-    assert "(file): 1 (not a JSON resource)" in out
+    assert "(file): 1 (not a FHIR resource)" in out
     diagnosis = Diagnosis.objects.get(source_id="c1")
     assert (diagnosis.code, diagnosis.code_display) == ("I10", "Essential (primary) hypertension")
 
@@ -95,3 +98,67 @@ def test_a_missing_path_is_a_clear_error(tmp_path):
 
     with pytest.raises(CommandError, match="does not exist"):
         run(tmp_path / "nope.ndjson")
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_vital_sign_observations_become_sets_of_vitals_and_labs_become_results():
+    run(SYNTHEA / "Patient.ndjson")
+    out, _ = run(DATA / "observations.ndjson")
+    assert "Observation: 10" in out  # 9 vital signs and one laboratory result
+    assert "Observation: 1 (not a vital sign or laboratory result)" in out
+    first, second = Vitals.objects.order_by("recorded_at")
+    assert (first.height_cm, first.weight_kg, first.bmi) == (
+        Decimal("162.3"), Decimal("61.2"), Decimal("23.2"),
+    )  # fmt: skip
+    assert (first.pulse_per_min, first.systolic_mmhg, first.diastolic_mmhg) == (74, 121, 78)
+    assert (second.temperature_c, second.spo2_percent, second.pulse_per_min) == (
+        Decimal("37.9"), 97, 96,
+    )  # fmt: skip
+    assert second.flags.get("temperature_c") == "high"
+    glucose = LabResult.objects.get()
+    assert (glucose.order.test_code, glucose.value, glucose.unit) == (
+        "2339-0", Decimal("5.4"), "mmol/L",
+    )  # fmt: skip
+    out, _ = run(DATA / "observations.ndjson")
+    assert "Observation: 10 (already imported)" in out
+    assert Vitals.objects.count() == 2 and LabResult.objects.count() == 1
+
+
+def test_a_transaction_bundle_is_imported_and_urn_references_resolved():
+    out, _ = run(DATA / "transaction-bundle.json")
+    patient = Patient.objects.get(family_name="Bundle")
+    diagnosis = Diagnosis.objects.get(patient=patient)
+    assert diagnosis.code == "I10"
+    assert "Condition: 1 (invalid FHIR" in out
+    assert "Patient: 1" in out
+
+
+def test_a_patient_is_written_whole_or_not_at_all(monkeypatch, tmp_path):
+    """A failure while storing a patient's records leaves nothing of that patient."""
+    from hms.fhir import importer
+
+    def broken(**kwargs):
+        raise RuntimeError("disk full")
+
+    run(SYNTHEA / "Patient.ndjson")
+    before = Patient.objects.count()
+    monkeypatch.setattr(importer, "observations_import", broken)
+    lines = [
+        {"resourceType": "Patient", "id": "whole-1", "name": [{"family": "Whole", "given": ["W"]}],
+         "gender": "male", "birthDate": "1970-01-01"},
+        {"resourceType": "Condition", "id": "whole-c", "subject": {"reference": "Patient/whole-1"},
+         "code": {"text": "Cough"}},
+        {"resourceType": "Observation", "id": "whole-o", "status": "final",
+         "category": [{"coding": [{"code": "vital-signs"}]}],
+         "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+         "subject": {"reference": "Patient/whole-1"}, "effectiveDateTime": "2020-01-01",
+         "valueQuantity": {"value": 70, "code": "/min"}},
+    ]  # fmt: skip
+    path = tmp_path / "whole.ndjson"
+    path.write_text("\n".join(json.dumps(line) for line in lines))
+    with pytest.raises(RuntimeError):
+        run(path)
+    assert Patient.objects.count() == before
+    assert not Diagnosis.objects.filter(source_id="whole-c").exists()
