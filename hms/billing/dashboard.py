@@ -3,7 +3,7 @@ staff only: doctors and nurses see no financial data)."""
 
 from hms.billing import selectors
 from hms.core.chart import ChartSection, register_section
-from hms.core.navigation import MenuItem, register_menu_item
+from hms.core.navigation import MenuItem, register_count, register_menu_item
 from hms.core.permissions import Perm
 from hms.scheduling.fees import register_fee_provider
 
@@ -17,6 +17,15 @@ register_section(
     ChartSection("billing", "Billing", 90, Perm.BILLING_VIEW, "billing/chart/account.html",
                  _load_account)
 )  # fmt: skip
+
+
+def _count_unpaid(*, user) -> str:
+    from hms.billing.models import OPEN_STATUSES, Invoice
+
+    return f"{Invoice.objects.filter(status__in=OPEN_STATUSES).count()} unpaid"
+
+
+register_count("billing:dashboard", _count_unpaid)
 
 for _item in (
     MenuItem("Billing", "billing:dashboard", Perm.BILLING_VIEW,

@@ -32,6 +32,7 @@ from hms.billing.models import (
     Payment,
     PaymentKind,
     PaymentMethod,
+    money,
 )
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -82,12 +83,12 @@ def invoice_balances() -> list[dict]:
             "patient": i.patient.full_name,
             "mrn": i.patient.mrn_display,
             "issued": timezone.localdate(i.issued_at),
-            "total": i.total,
-            "paid": i.paid_in - i.refunded,
-            "credited": i.credited,
-            "balance": i.balance,
+            "total": money(i.total),
+            "paid": money(i.paid_in - i.refunded),
+            "credited": money(i.credited),
+            "balance": money(i.balance),
             "status": i.get_status_display(),
-        }  # fmt: skip
+        }
         for i in open_invoices().order_by("issued_at")
     ]
 
@@ -101,7 +102,7 @@ def patient_balances() -> list[dict]:
              "invoices": 0, "balance": ZERO, "patient_id": invoice.patient_id},
         )  # fmt: skip
         row["invoices"] += 1
-        row["balance"] += invoice.balance
+        row["balance"] = money(row["balance"] + invoice.balance)
     return sorted(rows.values(), key=lambda r: -r["balance"])
 
 
@@ -114,7 +115,7 @@ def aging(today: date | None = None) -> list[dict]:
         for row, (_label, low, high) in zip(buckets, AGING_BUCKETS, strict=True):
             if days >= low and (high is None or days <= high):
                 row["invoices"] += 1
-                row["amount"] += invoice.balance
+                row["amount"] = money(row["amount"] + invoice.balance)
                 break
     return buckets
 
@@ -157,10 +158,10 @@ def daily_cash(day: date) -> list[dict]:
             or r["received_by__email"]
             or "System",
             "method": labels.get(r["method"], r["method"]),
-            "taken": r["taken"],
-            "refunded": r["refunded"],
-            "net": r["taken"] - r["refunded"],
-        }  # fmt: skip
+            "taken": money(r["taken"]),
+            "refunded": money(r["refunded"]),
+            "net": money(r["taken"] - r["refunded"]),
+        }
         for r in rows
     ]
 
@@ -184,10 +185,10 @@ def revenue(first: date, last: date) -> list[dict]:
         {
             "department": r["department__name"] or "—",
             "service": r["service_name"] or r["kind"],
-            "net": r["net"] or ZERO,
-            "tax": r["tax"] or ZERO,
-            "total": r["total"] or ZERO,
-        }  # fmt: skip
+            "net": money(r["net"] or ZERO),
+            "tax": money(r["tax"] or ZERO),
+            "total": money(r["total"] or ZERO),
+        }
         for r in rows
     ]
 

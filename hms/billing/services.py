@@ -309,6 +309,7 @@ def charge_add(
             code=price_item.code if price_item else "", description=description,
             quantity=quantity, unit_price=price, tax_rate=rate, discount=off,
             department=department, service_date=timezone.localdate(), posted_by=actor,
+            service_name=(price_item.name if price_item else description)[:120],
         )  # fmt: skip
         charge.source_key = f"manual:{charge.pk}"
         charge.save()

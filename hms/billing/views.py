@@ -30,6 +30,7 @@ from hms.core.audit import audit_record, audit_record_patients
 from hms.core.errors import DomainError, NotFound
 from hms.core.forms import form_add_domain_error
 from hms.core.permissions import Perm
+from hms.patients.selectors import patient_get_for_user
 
 # --- Helpers ------------------------------------------------------------------------------------
 
@@ -183,16 +184,16 @@ def account(request, patient_id):
     return render(request, "billing/account.html", {"account": data, "patient": data.patient})
 
 
-def _patient_for_write(request, patient_id):
+def _patient_for_write(request, patient_id, action: str):
     try:
-        return selectors.patient_account(user=request.user, patient_id=patient_id).patient
+        return patient_get_for_user(user=request.user, patient_id=patient_id, action=action)
     except NotFound:
         raise Http404 from None
 
 
 @require_perm(Perm.BILLING_WRITE)
 def charge_add(request, patient_id):
-    patient = _patient_for_write(request, patient_id)
+    patient = _patient_for_write(request, patient_id, "billing.charge_form")
     form = forms.ChargeForm(request.POST or None)
     if _write(request, form, services.charge_add, done="Charge added to the draft invoice.",
               patient=patient):  # fmt: skip
@@ -215,7 +216,7 @@ def charge_void(request, pk):
 
 @require_perm(Perm.BILLING_WRITE)
 def coverage_add(request, patient_id):
-    patient = _patient_for_write(request, patient_id)
+    patient = _patient_for_write(request, patient_id, "billing.coverage_form")
     form = forms.CoverageForm(request.POST or None, initial={"valid_from": timezone.localdate()})
     if _write(request, form, services.coverage_add, done="Coverage recorded.", patient=patient):
         return redirect("billing:account", patient.pk)

@@ -155,3 +155,32 @@ def test_the_aging_report_puts_the_balance_in_its_bucket(client_for, issued):
 def test_the_dashboard_draws_its_chart_inline(client_for, issued):
     html = client_for(Role.ADMIN).get(reverse("billing:dashboard")).content.decode()
     assert "<svg" in html and "132.00 GBP" in html
+
+
+def test_the_account_and_invoice_list_run_the_same_queries_for_1_or_6_invoices(
+    client_for, clerk, patient, charge_for
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(Role.BILLING)
+
+    def count(url) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    def add_invoice():
+        charge_for(patient, "10")
+        invoice = services.invoice_issue(actor=clerk,
+                                         invoice=Invoice.objects.get(patient=patient,
+                                                                     status="draft"))  # fmt: skip
+        services.payment_take(actor=clerk, invoice=invoice, amount="3", method="cash")
+
+    add_invoice()
+    urls = [reverse("billing:account", args=[patient.pk]), reverse("billing:invoice-list")]
+    client.get(urls[0])  # the session's first writes
+    before = [count(url) for url in urls]
+    for _ in range(5):
+        add_invoice()
+    assert [count(url) for url in urls] == before
