@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "hms.clinical",
     "hms.scheduling",
     "hms.feedback",
+    "hms.assistant",
 ]
 
 MIDDLEWARE = [
@@ -295,6 +296,10 @@ APPOINTMENT_REMINDER_HOURS = env_int("APPOINTMENT_REMINDER_HOURS", 24, minimum=1
 CHECK_IN_OPENS_HOURS_BEFORE = env_int("CHECK_IN_OPENS_HOURS_BEFORE", 2)
 # How long a slot freed for the waitlist is held for the patient it is offered to.
 WAITLIST_HOLD_MINUTES = env_int("WAITLIST_HOLD_MINUTES", 30, minimum=1)
+
+# --- Assistant ------------------------------------------------------------------------------
+# Conversations with the patients' assistant are deleted after this many idle days.
+ASSISTANT_RETENTION_DAYS = env_int("ASSISTANT_RETENTION_DAYS", 90, minimum=1)
 
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")

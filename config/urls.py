@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("hms.clinical.api_urls")),
     path("", include("hms.scheduling.api_urls")),
     path("", include("hms.feedback.api_urls")),
+    path("", include("hms.assistant.api_urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("clinical/", include("hms.clinical.urls")),
     path("scheduling/", include("hms.scheduling.urls")),
     path("", include("hms.feedback.urls")),
+    path("assistant/", include("hms.assistant.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", public(SpectacularAPIView.as_view()), name="api-schema"),
