@@ -21,6 +21,7 @@ from django.utils import timezone
 
 import hms
 from hms.accounts import services as accounts
+from hms.assistant import services as assistant
 from hms.clinical import services as clinical
 from hms.core.access import as_system, require
 from hms.core.events import emit, subscribe
@@ -29,7 +30,7 @@ from hms.feedback import services as feedback
 from hms.patients import services as patients
 from hms.scheduling import services as scheduling
 
-MODULES: tuple[ModuleType, ...] = (accounts, clinical, patients, scheduling, feedback)
+MODULES: tuple[ModuleType, ...] = (accounts, clinical, patients, scheduling, feedback, assistant)
 
 # Services that write on the actor's behalf: the permission each one requires.
 CHECKED = {
@@ -88,6 +89,8 @@ CHECKED = {
     feedback.contact_message_assign: Perm.CONTACT_MANAGE,
     feedback.contact_message_set_status: Perm.CONTACT_MANAGE,
     feedback.contact_note_add: Perm.CONTACT_MANAGE,
+    # assistant
+    assistant.article_save: Perm.ASSISTANT_MANAGE,
 }
 
 # Of those, the ones a patient also runs for their own record: ownership is checked instead of
@@ -116,6 +119,9 @@ SELF_SERVICE = {
     accounts.two_factor_enrolment_confirm,
     # feedback
     feedback.contact_message_submit,  # anyone; the page and API check spam trap and rate
+    # assistant
+    assistant.assistant_message_send,  # anyone; acts only through the services above, as the user
+    assistant.assistant_message_rate,  # only the caller's own conversation: anyone else's is 404
 }
 
 # Jobs of the hospital itself (tasks, commands): no actor and no input from a user.
@@ -125,6 +131,8 @@ SYSTEM_JOBS = {
     scheduling.waitlist_offer_slot,
     # feedback
     feedback.feedback_request,
+    # assistant
+    assistant.conversations_purge,
 }
 
 # Helpers the services use: they write nothing and take no actor.

@@ -28,10 +28,6 @@ from hms.scheduling import services as booking
 from hms.scheduling.models import AppointmentStatus, BookingChannel
 from hms.scheduling.slots import free_slots, local_zone, next_free_slots
 
-# Below this cosine similarity no article answers the question.
-FAQ_MIN_SCORE = 0.12
-# An article this close answers even when the classifier was unsure.
-FAQ_STRONG_SCORE = 0.35
 MISSES_BEFORE_HANDOFF = 2
 OPTIONS = 5
 SEARCH_DAYS = 14
@@ -190,7 +186,7 @@ class Turn:
         self.signed_in = bool(user is not None and user.is_authenticated)
 
     def respond(self, text: str) -> Reply:
-        understood = nlu.classify(text)
+        understood = nlu.understand(text, knowledge_index())
         if understood.intent == "emergency":
             self.state.pop("pending", None)
             self.state.pop("offers", None)
@@ -209,7 +205,7 @@ class Turn:
         choice = self.option_chosen(text)
         if choice is not None:
             return self.offer(choice)
-        if nlu.asks_for_medical_advice(text):
+        if understood.advice:
             return self.no_medical_advice()
         reply = self.answer(text, understood)
         if reply.intent == "unknown":
@@ -224,12 +220,7 @@ class Turn:
         return reply
 
     def answer(self, text: str, understood: nlu.Understanding) -> Reply:
-        intent = understood.intent
-        if intent in ("unknown", "greeting"):
-            hits = knowledge_index().search(text, limit=1)
-            if hits and hits[0][1] >= FAQ_STRONG_SCORE:
-                return _article_reply(hits[0][0], hits[0][1])
-        handler = getattr(self, intent, None)
+        handler = getattr(self, understood.intent, None)
         if handler is None:
             return self.unknown(understood)
         return handler(text, understood)
@@ -277,10 +268,7 @@ class Turn:
         )
 
     def faq(self, text: str, understood) -> Reply:
-        hits = knowledge_index().search(text, limit=1)
-        if not hits or hits[0][1] < FAQ_MIN_SCORE:
-            return self.unknown(understood)
-        return _article_reply(hits[0][0], understood.confidence)
+        return _article_reply(understood.article[0], understood.confidence)
 
     def unknown(self, understood, *args) -> Reply:
         if args:  # called as a handler: (text, understood)

@@ -6,5 +6,5 @@ from hms.core.permissions import Perm
 register_menu_item(
     MenuItem("Assistant", "assistant:articles", Perm.ASSISTANT_MANAGE,
              "The patients' assistant: its knowledge base and conversation logs with ratings.",
-             order=130)
+             order=128)
 )  # fmt: skip

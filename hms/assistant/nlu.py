@@ -20,7 +20,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,7 @@ DATA_FILE = Path(__file__).parent / "data" / "training.json"
 MIN_CONFIDENCE = 0.30
 SHARPNESS = 4.0
 # Part of the cached model's file name: change it when the pipeline below changes.
-MODEL_VERSION = "tfidf-wc-linearsvc-1"
+MODEL_VERSION = "tfidf-wc-linearsvc-2"
 # Words of one emergency pattern must fall within this many words of each other.
 EMERGENCY_SPAN = 7
 INTENTS = (
@@ -64,6 +64,7 @@ def words(text: str) -> list[str]:
     return normalise(text).split()
 
 
+@lru_cache(maxsize=100_000)
 def word_matches(token: str, wanted: str) -> bool:
     """`token` is `wanted`, a longer form of it, or one typo away (two for long words)."""
     if token == wanted:
@@ -136,43 +137,59 @@ def emergency_in(text: str) -> str | None:
 # --- Intents --------------------------------------------------------------------------------
 
 
-def _features():
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import FeatureUnion
+class TextFeatures:
+    """TF-IDF over words (1-2-grams) and characters (2-5-grams within words), side by side.
+    (sklearn's FeatureUnion does the same but costs ~10 ms per call in parallelism set-up,
+    too much for one chat message.)"""
 
-    return FeatureUnion(
-        [
-            (
-                "words",
-                TfidfVectorizer(
-                    preprocessor=normalise, ngram_range=(1, 2), sublinear_tf=True, min_df=1
-                ),
-            ),
-            (
-                "chars",
-                TfidfVectorizer(
-                    preprocessor=normalise,
-                    analyzer="char_wb",
-                    ngram_range=(2, 5),
-                    sublinear_tf=True,
-                ),
+    def __init__(self):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.parts = [
+            TfidfVectorizer(preprocessor=normalise, ngram_range=(1, 2), sublinear_tf=True),
+            TfidfVectorizer(
+                preprocessor=normalise, analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True
             ),
         ]
-    )
+
+    def fit_transform(self, texts: list[str]):
+        from scipy.sparse import hstack
+
+        return hstack([part.fit_transform(texts) for part in self.parts]).tocsr()
+
+    def transform(self, texts: list[str]):
+        from scipy.sparse import hstack
+
+        return hstack([part.transform(texts) for part in self.parts]).tocsr()
 
 
-def train_intents():
-    """A fitted pipeline from the example utterances (a fraction of a second)."""
-    from sklearn.pipeline import Pipeline
-    from sklearn.svm import LinearSVC
+class IntentModel:
+    """The features and a linear SVM over them; `scores` is one sparse product per class."""
 
+    def __init__(self):
+        from sklearn.svm import LinearSVC
+
+        self.features = TextFeatures()
+        self.classifier = LinearSVC(C=1.0)
+
+    def fit(self, texts: list[str], labels: list[str]) -> "IntentModel":
+        self.classifier.fit(self.features.fit_transform(texts), labels)
+        self.classes_ = [str(c) for c in self.classifier.classes_]
+        self.coef_ = self.classifier.coef_.T  # features x classes
+        self.intercept_ = self.classifier.intercept_
+        return self
+
+    def scores(self, text: str) -> np.ndarray:
+        return np.asarray(self.features.transform([text]) @ self.coef_).ravel() + self.intercept_
+
+
+def train_intents() -> IntentModel:
+    """A fitted model from the example utterances (a fraction of a second)."""
     texts, labels = [], []
     for intent, examples in training_data()["intents"].items():
         texts += examples
         labels += [intent] * len(examples)
-    model = Pipeline([("features", _features()), ("classify", LinearSVC(C=1.0))])
-    model.fit(texts, labels)
-    return model
+    return IntentModel().fit(texts, labels)
 
 
 _lock = threading.Lock()
@@ -225,6 +242,8 @@ class Understanding:
     intent: str
     confidence: float
     emergency: str | None = None
+    advice: bool = False  # asks for a diagnosis or a medicine: declined
+    article: "tuple[Doc, float] | None" = None  # the best knowledge-base answer, for "faq"
 
 
 def classify(text: str) -> Understanding:
@@ -236,7 +255,7 @@ def classify(text: str) -> Understanding:
     if not normalise(text):
         return Understanding("unknown", 1.0)
     model = intent_model()
-    scores = model.decision_function([text])[0]
+    scores = model.scores(text)
     # A softmax of the margins, sharpened: a confidence between 0 and 1, not a probability.
     weights = np.exp((scores - scores.max()) * SHARPNESS)
     probabilities = weights / weights.sum()
@@ -278,7 +297,7 @@ class KnowledgeIndex:
         self.vectoriser = None
         if not docs:
             return
-        self.vectoriser = _features()
+        self.vectoriser = TextFeatures()
         texts = [
             f"{d.title} {d.title} {d.keywords} {d.keywords} {d.keywords} {d.body}" for d in docs
         ]
@@ -316,3 +335,33 @@ def department_named(text: str, department_names: list[str]) -> str | None:
             if _phrase_positions(tokens, normalise(symptom).split()):
                 return name
     return None
+
+
+# --- All together ---------------------------------------------------------------------------
+
+# Below this cosine similarity no article answers the question.
+FAQ_MIN_SCORE = 0.12
+# An article this close answers even when the classifier was unsure or heard a greeting.
+FAQ_STRONG_SCORE = 0.35
+
+
+def understand(text: str, index: KnowledgeIndex) -> Understanding:
+    """What the engine acts on: an emergency first; a request for medical advice (answered as
+    a question, with a refusal); else the classifier's intent, a question only when an article
+    answers it well enough (else "unknown"), and a strong article match wins over "unknown"."""
+    first = classify(text)
+    if first.intent == "emergency":
+        return first
+    if asks_for_medical_advice(text):
+        return Understanding("faq", 1.0, advice=True)
+    if first.intent not in ("faq", "unknown", "greeting"):
+        return first
+    hits = index.search(text, limit=1)
+    best = hits[0] if hits else None
+    if first.intent == "faq":
+        if best is None or best[1] < FAQ_MIN_SCORE:
+            return Understanding("unknown", first.confidence)
+        return Understanding("faq", first.confidence, article=best)
+    if best is not None and best[1] >= FAQ_STRONG_SCORE:
+        return Understanding("faq", best[1], article=best)
+    return first

@@ -150,7 +150,8 @@ def conversations_purge(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.ASSISTANT_RETENTION_DAYS)
     with transaction.atomic():
-        deleted, _ = Conversation.objects.filter(updated_at__lt=cutoff).delete()
+        _, per_model = Conversation.objects.filter(updated_at__lt=cutoff).delete()
+        deleted = per_model.get(Conversation._meta.label, 0)
         if deleted:
             audit_record(action="assistant.purge", details={"before": cutoff.isoformat()})
     return deleted
