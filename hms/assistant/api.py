@@ -75,3 +75,31 @@ class AssistantMessagesView(APIView):
         if answer.sources:
             data["sources"] = answer.sources
         return Response(data)
+
+
+class RatingIn(serializers.Serializer):
+    rating = serializers.ChoiceField(choices=[1, -1], help_text="1 helpful, -1 not helpful.")
+
+
+class RatingOut(serializers.Serializer):
+    message = serializers.CharField()
+    rating = serializers.IntegerField()
+
+
+class AssistantRatingView(APIView):
+    """Rate one of the assistant's replies in the caller's own conversation."""
+
+    permission_classes = [HasRolePermission]
+    required_perm = "public"
+
+    @extend_schema(request=RatingIn, responses={200: RatingOut})
+    def post(self, request, message_id):
+        body = RatingIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        message = services.assistant_message_rate(
+            user=request.user,
+            session_key=session_key_of(request),
+            message_id=message_id,
+            rating=body.validated_data["rating"],
+        )
+        return Response({"message": str(message.pk), "rating": message.rating})

@@ -95,6 +95,8 @@ def assistant_message_rate(*, user: User | None, session_key: str = "", message_
         pk = int(message_id)
     except (TypeError, ValueError):
         raise NotFound("No such message.") from None
+    if not 0 < pk < 2**63:
+        raise NotFound("No such message.")
     with transaction.atomic():
         message = (
             Message.objects.select_related("conversation")

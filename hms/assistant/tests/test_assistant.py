@@ -259,6 +259,18 @@ def test_a_conversation_continues_through_the_api(client):
     assert Conversation.objects.get().messages.count() == 4
 
 
+def test_a_reply_is_rated_through_the_api_by_its_own_conversation_only(client, client_for):
+    first = api(client, "where do I park").json()
+    url = f"/api/v1/assistant/messages/{first['message']}/rating"
+    response = client.post(url, {"rating": 1}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["rating"] == 1
+    assert Message.objects.get(pk=first["message"]).rating == 1
+    bad = client.post(url, {"rating": 5}, content_type="application/json")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
+    other = client_for(Role.PATIENT).post(url, {"rating": -1}, content_type="application/json")
+    assert other.status_code == 404
+
+
 def test_a_patient_rates_a_reply_and_staff_see_it_in_the_logs(client, client_for):
     client.post("/assistant/", {"text": "where do I park"})
     reply = Message.objects.filter(sender="assistant").get()

@@ -39,5 +39,6 @@ URL_SAMPLES = {
     "assistant:article": _slug,
     "assistant:article-edit": _article_id,
     "assistant:rate": _message_id,
+    "assistant-message-rating": _message_id,
     "assistant:conversation": _conversation_id,
 }
