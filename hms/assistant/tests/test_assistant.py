@@ -310,3 +310,18 @@ def test_old_conversations_are_purged(settings):
     assert conversations_purge() == 1
     assert list(Conversation.objects.values_list("pk", flat=True)) == [recent.pk]
     assert not Article.objects.filter(is_active=False).exists()
+
+
+def test_every_emergency_of_the_evaluation_set_is_caught_without_the_classifier():
+    """The emergency patterns alone (no trained model) catch each emergency the benchmark
+    lists: a change to the pattern list cannot silently lose one."""
+    from pathlib import Path
+
+    import hms
+
+    rows = (Path(hms.__file__).parent.parent / "bench/data/assistant_eval.tsv").read_text()
+    emergencies = [
+        line.split("\t")[2] for line in rows.splitlines() if line.startswith("emergency\t")
+    ]
+    assert len(emergencies) >= 40
+    assert [text for text in emergencies if nlu.emergency_in(text) is None] == []
