@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "hms.inventory",
     "hms.workflows",
     "hms.fhir",
+    "hms.assistant",
 ]
 
 MIDDLEWARE = [
@@ -326,6 +327,9 @@ INVENTORY_EXPIRY_WARNING_DAYS = env_int("INVENTORY_EXPIRY_WARNING_DAYS", 90, min
 FHIR_EXPORT_DIR = Path(env_str("FHIR_EXPORT_DIR", str(VAR_DIR / "fhir-exports")))
 # The most resources a search page returns (`_count` above it is lowered to it).
 FHIR_MAX_COUNT = env_int("FHIR_MAX_COUNT", 500, minimum=1)
+# --- Assistant ------------------------------------------------------------------------------
+# Conversations with the patients' assistant are deleted after this many idle days.
+ASSISTANT_RETENTION_DAYS = env_int("ASSISTANT_RETENTION_DAYS", 90, minimum=1)
 
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")

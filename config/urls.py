@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("hms.billing.api_urls")),
     path("inventory/", include("hms.inventory.api_urls")),
     path("", include("hms.workflows.api_urls")),
+    path("", include("hms.assistant.api_urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("billing/", include("hms.billing.urls")),
     path("inventory/", include("hms.inventory.urls")),
     path("workflows/", include("hms.workflows.urls")),
+    path("assistant/", include("hms.assistant.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("fhir/R4/", include("hms.fhir.urls")),

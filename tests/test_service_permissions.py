@@ -21,6 +21,7 @@ from django.utils import timezone
 
 import hms
 from hms.accounts import services as accounts
+from hms.assistant import services as assistant
 from hms.billing import services as billing
 from hms.clinical import services as clinical
 from hms.core.access import as_system, require
@@ -44,6 +45,7 @@ MODULES: tuple[ModuleType, ...] = (
     workflows,
     fhir,
 )
+MODULES: tuple[ModuleType, ...] = (accounts, clinical, patients, scheduling, feedback, assistant)
 
 # Services that write on the actor's behalf: the permission each one requires.
 CHECKED = {
@@ -154,6 +156,8 @@ CHECKED = {
     fhir.export_job_start: Perm.FHIR_BULK_EXPORT,
     fhir.export_job_delete: Perm.FHIR_BULK_EXPORT,
     fhir.observations_import: Perm.CLINICAL_WRITE,
+    # assistant
+    assistant.article_save: Perm.ASSISTANT_MANAGE,
 }
 
 # Of those, the ones a patient also runs for their own record: ownership is checked instead of
@@ -185,6 +189,9 @@ SELF_SERVICE = {
     accounts.two_factor_enrolment_confirm,
     # feedback
     feedback.contact_message_submit,  # anyone; the page and API check spam trap and rate
+    # assistant
+    assistant.assistant_message_send,  # anyone; acts only through the services above, as the user
+    assistant.assistant_message_rate,  # only the caller's own conversation: anyone else's is 404
 }
 
 # Jobs of the hospital itself (tasks, commands): no actor and no input from a user.
@@ -200,6 +207,8 @@ SYSTEM_JOBS = {
     workflows.builtin_workflows_seed,
     # fhir
     fhir.export_job_run,
+    # assistant
+    assistant.conversations_purge,
 }
 
 # Helpers the services use: they write nothing and take no actor.

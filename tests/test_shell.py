@@ -92,8 +92,8 @@ def test_each_role_sees_its_own_menu_and_nothing_else(client_for, role):
 MENUS_BY_ROLE = {
     Role.ADMIN: ["patients:list", "patients:merge", "scheduling:calendar", "scheduling:queue-home",
                  "scheduling:schedule-list", "billing:dashboard", "inventory:home",
-                 "feedback:dashboard", "feedback:inbox", "accounts:staff-list",
-                 "workflows:rule-list", "core:audit-list"],
+                 "feedback:dashboard", "feedback:inbox", "assistant:articles",
+                 "accounts:staff-list", "workflows:rule-list", "core:audit-list"],
     Role.DOCTOR: ["patients:list", "scheduling:calendar", "scheduling:queue-home",
                   "scheduling:waitlist", "clinical:encounter-list", "clinical:lab-worklist",
                   "clinical:prescription-list"],

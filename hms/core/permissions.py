@@ -58,6 +58,8 @@ class Perm(StrEnum):
     # Patient relations: visit feedback and the Contact Us inbox
     FEEDBACK_VIEW = "feedback.view"
     CONTACT_MANAGE = "feedback.manage_contact"
+    # The patients' assistant: its knowledge base and conversation logs
+    ASSISTANT_MANAGE = "assistant.manage"
     # Portal (a patient's own record)
     PORTAL_USE = "portal.use"
     # Everyone on staff
@@ -92,6 +94,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.CONTACT_MANAGE,
             # fhir
             Perm.FHIR_BULK_EXPORT,
+            Perm.ASSISTANT_MANAGE,
         }
     ),
     Role.DOCTOR: frozenset(
