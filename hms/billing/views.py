@@ -2,7 +2,6 @@
 portal's (a patient's own invoices and receipts). Thin: every write is a service, every read
 of a patient's bill goes through an audited selector."""
 
-import csv
 from datetime import timedelta
 
 from django.contrib import messages
@@ -30,6 +29,7 @@ from hms.core.audit import audit_record, audit_record_patients
 from hms.core.errors import DomainError, NotFound
 from hms.core.forms import form_add_domain_error
 from hms.core.permissions import Perm
+from hms.core.spreadsheets import csv_writer
 from hms.patients.selectors import patient_get_for_user
 
 # --- Helpers ------------------------------------------------------------------------------------
@@ -413,7 +413,7 @@ def report(request, key):
     if request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{key}-{last}.csv"'
-        writer = csv.writer(response)
+        writer = csv_writer(response)
         writer.writerow(spec.columns)
         for row in rows:
             writer.writerow([row[column] for column in spec.columns])

@@ -1,5 +1,3 @@
-import csv
-
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse, StreamingHttpResponse
@@ -17,6 +15,7 @@ from hms.core.navigation import cards_for, planned_for
 from hms.core.notifications import notifications_of
 from hms.core.permissions import Perm, Role
 from hms.core.selectors import audit_events_search, audit_rows, hospital_get
+from hms.core.spreadsheets import csv_writer
 
 
 @public
@@ -90,22 +89,16 @@ class _Echo:
 
 def _audit_csv(request, events):
     audit_record(action="audit.export", details={"filters": request.GET.dict()})
-    writer = csv.writer(_Echo())
+    writer = csv_writer(_Echo())
 
     def rows():
         yield writer.writerow(AUDIT_COLUMNS)
         for event in events.iterator(chunk_size=2000):
-            yield writer.writerow([_csv_safe(getattr(event, col)) for col in AUDIT_COLUMNS])
+            yield writer.writerow([getattr(event, col) for col in AUDIT_COLUMNS])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
     return response
-
-
-def _csv_safe(value) -> str:
-    """Neutralise spreadsheet formulas in exported text (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @public

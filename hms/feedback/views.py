@@ -1,7 +1,5 @@
 """Pages of Contact Us (public), visit feedback (portal) and patient relations (staff)."""
 
-import csv
-
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,6 +9,7 @@ from hms.core.access import public, require_perm
 from hms.core.errors import Conflict, DomainError, NotFound
 from hms.core.forms import form_add_domain_error
 from hms.core.permissions import Perm
+from hms.core.spreadsheets import csv_writer
 from hms.feedback import selectors, services
 from hms.feedback.forms import (
     AssignForm,
@@ -157,17 +156,11 @@ def _feedback_csv(request, period: dict) -> HttpResponse:
     rows = selectors.feedback_export(user=request.user, **period)
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="visit-feedback.csv"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     writer.writerow(["visit", "department", "doctor", "answered", "rating", "nps", "comment"])
     for row in rows:
-        writer.writerow([_csv_safe(value) for value in row])
+        writer.writerow(row)
     return response
-
-
-def _csv_safe(value) -> str:
-    """Neutralise spreadsheet formulas in exported text (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 # --- Staff: the Contact Us inbox ------------------------------------------------------------

@@ -18,6 +18,7 @@ from hms.core.audit import audit_record, audit_record_patients
 from hms.core.errors import DomainError
 from hms.core.forms import form_add_domain_error
 from hms.core.permissions import Perm, user_has_perm
+from hms.core.spreadsheets import csv_writer
 from hms.inventory import charts, forms, selectors, services
 from hms.inventory.models import (
     Alert,
@@ -211,7 +212,7 @@ def location_add(request):
 def catalogue_export(request):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="catalogue.csv"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     writer.writerow(services.CATALOGUE_COLUMNS)
     for item in Item.objects.order_by("code").iterator():
         row = {c: getattr(item, c) for c in services.CATALOGUE_COLUMNS}
@@ -527,7 +528,7 @@ def reports(request):
 def _csv(kind: str, start, end, consumption) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{kind}-{start}-{end}.csv"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     if kind == "stock":
         writer.writerow(["location", "kind", "units", "value"])
         for r in selectors.stock_value_by_location():
