@@ -9,7 +9,7 @@ from django.urls import resolve, reverse
 from hms.accounts.tests.factories import DepartmentFactory
 from hms.core.access import PUBLIC, SIGNED_IN
 from hms.core.models import Hospital
-from hms.core.navigation import MENU, PLANNED, menu_for
+from hms.core.navigation import MENU, menu_for
 from hms.core.permissions import Perm, Role, role_has_perm
 
 
@@ -126,11 +126,3 @@ def test_a_registered_menu_entry_takes_its_place_by_order_and_only_once(monkeypa
     assert names.index("core:dashboard") == names.index("patients:merge") + 1
     with pytest.raises(ValueError, match="already has a menu entry"):
         navigation.register_menu_item(entry)
-
-
-def test_modules_not_built_yet_are_marked_as_planned(client_for):
-    page = client_for(Role.BILLING).get(reverse("core:dashboard")).content.decode()
-    billing_planned = [label for label, perm in PLANNED if role_has_perm(Role.BILLING, perm)]
-    for label in billing_planned:
-        assert label in page
-    assert not billing_planned or re.search(r"(?i)coming|planned|not (yet )?available", page)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from hms.core.permissions import Perm, role_has_perm, user_has_perm
+from hms.core.permissions import Perm, role_has_perm
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,3 @@ def cards_for(user) -> list[tuple[MenuItem, str]]:
         }
         cache.set(key, counts, CARD_COUNTS_SECONDS)
     return [(item, counts.get(item.url_name, "")) for item in items]
-
-
-# Modules not built yet: shown on dashboards as clearly marked placeholders until they land.
-PLANNED: list[tuple[str, Perm]] = []
-
-
-def planned_for(user) -> list[str]:
-    return [label for label, perm in PLANNED if user_has_perm(user, perm)]

@@ -11,7 +11,7 @@ from hms.core.audit import audit_record
 from hms.core.dashboard import render_widgets
 from hms.core.forms import AuditFilterForm
 from hms.core.models import Department
-from hms.core.navigation import cards_for, planned_for
+from hms.core.navigation import cards_for
 from hms.core.notifications import notifications_of
 from hms.core.permissions import Perm, Role
 from hms.core.selectors import audit_events_search, audit_rows, hospital_get
@@ -41,7 +41,6 @@ def dashboard(request):
         template,
         {
             "modules": cards_for(user),
-            "upcoming_modules": planned_for(user),
             "widgets": render_widgets(request),
             "notices": list(notifications_of(user, unread_only=True)[:5]),
         },
