@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -109,5 +109,9 @@ class TwoFactorMiddleware:
                         error_body("two_factor_required", "Two-factor sign-in is required."),
                         status=403,
                     )
+                if request.headers.get("HX-Request"):
+                    # A page fragment (the bell, a widget) asked in the background: refuse it
+                    # rather than redirect, or htmx would paste the code page into the page.
+                    return HttpResponse(status=403)
                 return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

@@ -9,6 +9,7 @@ from functools import wraps
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 
 from hms.core.audit import audit_record
 from hms.core.errors import NotAllowed
@@ -36,6 +37,18 @@ def audit_refused_patient(patient_id, perm: Perm) -> None:
     )
 
 
+def to_sign_in(request):
+    """Anonymous (or signed out by the idle timeout): the sign-in page. A fragment that htmx asks
+    for in the background (the bell) sends the whole page there instead of being replaced by
+    the sign-in form."""
+    response = redirect_to_login(request.get_full_path())
+    if request.headers.get("HX-Request"):
+        answer = HttpResponse(status=204)
+        answer["HX-Redirect"] = response["Location"]
+        return answer
+    return response
+
+
 def require_perm(perm: Perm):
     """Signed-in users whose role has `perm`; others are sent to sign in (anonymous) or get 403."""
 
@@ -43,7 +56,7 @@ def require_perm(perm: Perm):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                return to_sign_in(request)
             if not user_has_perm(request.user, perm):
                 if "patient_id" in kwargs:
                     audit_refused_patient(kwargs["patient_id"], perm)
@@ -61,7 +74,7 @@ def signed_in(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
+            return to_sign_in(request)
         return view(request, *args, **kwargs)
 
     return _declare(wrapped, SIGNED_IN)

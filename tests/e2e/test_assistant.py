@@ -19,7 +19,7 @@ def _trained():
 
 
 def ask(page, text: str) -> None:
-    box = page.get_by_label("Your message")
+    box = page.get_by_label("Your question for the assistant")
     box.fill(text)
     box.press("Enter")
 
@@ -41,7 +41,7 @@ def test_a_patient_books_through_the_chat_widget_after_confirming(page, login_as
     appointment = Appointment.objects.get()
     assert (appointment.patient, appointment.channel) == (me, BookingChannel.PORTAL)
     # The box is cleared and keeps the focus: the keyboard can carry on.
-    expect(page.get_by_label("Your message")).to_have_value("")
+    expect(page.get_by_label("Your question for the assistant")).to_have_value("")
 
 
 def test_an_anonymous_visitor_asking_for_appointments_is_asked_to_sign_in(page):

@@ -163,6 +163,20 @@ def test_the_api_refuses_a_half_signed_in_admin_with_json(admin_with_device):
     assert response.json()["error"]["code"] == "two_factor_required"
 
 
+def test_a_page_fragment_asked_before_the_code_is_refused_not_redirected(admin_with_device):
+    """htmx would paste a redirect's page (the code form) into the page that asked."""
+    client = signed_in_with_password(admin_with_device[0])
+    response = client.get(reverse("core:notification-bell"), headers={"HX-Request": "true"})
+    assert response.status_code == 403 and response.content == b""
+    assert client.get(reverse("core:notification-bell")).status_code == 302  # a page: redirected
+
+
+def test_a_fragment_asked_after_signing_out_sends_the_whole_page_to_sign_in(client):
+    response = client.get(reverse("core:notification-bell"), headers={"HX-Request": "true"})
+    assert response.status_code == 204 and response.content == b""
+    assert response["HX-Redirect"].startswith(LOGIN)
+
+
 # --- API tokens -----------------------------------------------------------------------------
 
 
