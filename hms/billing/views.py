@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -29,7 +29,7 @@ from hms.core.audit import audit_record, audit_record_patients
 from hms.core.errors import DomainError, NotFound
 from hms.core.forms import form_add_domain_error
 from hms.core.permissions import Perm
-from hms.core.spreadsheets import csv_writer
+from hms.core.spreadsheets import csv_download
 from hms.patients.selectors import patient_get_for_user
 
 # --- Helpers ------------------------------------------------------------------------------------
@@ -411,9 +411,7 @@ def report(request, key):
         audit_record(action=f"billing.report_{key}", actor=request.user,
                      details={"rows": len(rows)})  # fmt: skip
     if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{key}-{last}.csv"'
-        writer = csv_writer(response)
+        response, writer = csv_download(f"{key}-{last}.csv")
         writer.writerow(spec.columns)
         for row in rows:
             writer.writerow([row[column] for column in spec.columns])

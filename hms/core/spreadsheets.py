@@ -10,6 +10,8 @@ import csv
 import re
 from decimal import Decimal
 
+from django.http import HttpResponse
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
@@ -38,3 +40,10 @@ class SafeWriter:
 
 def csv_writer(stream) -> SafeWriter:
     return SafeWriter(stream)
+
+
+def csv_download(filename: str) -> tuple[HttpResponse, SafeWriter]:
+    """An attachment response named `filename` and the safe writer that fills it."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response, SafeWriter(response)

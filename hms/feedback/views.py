@@ -9,7 +9,7 @@ from hms.core.access import public, require_perm
 from hms.core.errors import Conflict, DomainError, NotFound
 from hms.core.forms import form_add_domain_error
 from hms.core.permissions import Perm
-from hms.core.spreadsheets import csv_writer
+from hms.core.spreadsheets import csv_download
 from hms.feedback import selectors, services
 from hms.feedback.forms import (
     AssignForm,
@@ -154,9 +154,7 @@ def _month_bars(months: list[dict], height: int = 120) -> list[dict]:
 
 def _feedback_csv(request, period: dict) -> HttpResponse:
     rows = selectors.feedback_export(user=request.user, **period)
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = 'attachment; filename="visit-feedback.csv"'
-    writer = csv_writer(response)
+    response, writer = csv_download("visit-feedback.csv")
     writer.writerow(["visit", "department", "doctor", "answered", "rating", "nps", "comment"])
     for row in rows:
         writer.writerow(row)

@@ -18,7 +18,7 @@ from hms.core.audit import audit_record, audit_record_patients
 from hms.core.errors import DomainError
 from hms.core.forms import form_add_domain_error
 from hms.core.permissions import Perm, user_has_perm
-from hms.core.spreadsheets import csv_writer
+from hms.core.spreadsheets import csv_download
 from hms.inventory import charts, forms, selectors, services
 from hms.inventory.models import (
     Alert,
@@ -210,9 +210,7 @@ def location_add(request):
 
 @require_perm(Perm.INVENTORY_VIEW)
 def catalogue_export(request):
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="catalogue.csv"'
-    writer = csv_writer(response)
+    response, writer = csv_download("catalogue.csv")
     writer.writerow(services.CATALOGUE_COLUMNS)
     for item in Item.objects.order_by("code").iterator():
         row = {c: getattr(item, c) for c in services.CATALOGUE_COLUMNS}
@@ -526,9 +524,7 @@ def reports(request):
 
 
 def _csv(kind: str, start, end, consumption) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{kind}-{start}-{end}.csv"'
-    writer = csv_writer(response)
+    response, writer = csv_download(f"{kind}-{start}-{end}.csv")
     if kind == "stock":
         writer.writerow(["location", "kind", "units", "value"])
         for r in selectors.stock_value_by_location():
