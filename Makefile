@@ -42,14 +42,14 @@ run: seed
 	@trap 'kill 0' EXIT INT TERM; \
 	if [ "$(RUN_BACKGROUND)" = 1 ]; then \
 	  mkdir -p $(LOG_DIR); \
-	  $(PY) manage.py db_worker >> $(LOG_DIR)/worker.log 2>&1 & \
+	  $(PY) manage.py task_worker --reload >> $(LOG_DIR)/worker.log 2>&1 & \
 	  $(PY) manage.py crontask >> $(LOG_DIR)/scheduler.log 2>&1 & \
 	  echo "Task worker and scheduler started (logs in $(LOG_DIR)/worker.log and scheduler.log)"; \
 	fi; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: install
-	$(PY) manage.py db_worker
+	$(PY) manage.py task_worker
 
 lint: install
 	$(VENV)/bin/ruff check .

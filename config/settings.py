@@ -282,15 +282,29 @@ def _mailer(url: str) -> dict:
 MAILERS = {"default": _mailer(EMAIL_URL)}
 
 # --- Background tasks -----------------------------------------------------------------------
+# `database` (the embedded default): the queue is a table and `manage.py task_worker` runs it.
+# `rq`: the queue lives in Redis (TASKS_REDIS_URL, by default REDIS_URL) and any number of
+# `manage.py task_worker` processes, on any number of machines, take from it.
 TASKS_BACKEND = env_str("TASKS_BACKEND", "database")
 _TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
     "immediate": "django.tasks.backends.immediate.ImmediateBackend",
     "dummy": "django.tasks.backends.dummy.DummyBackend",
 }
 if TASKS_BACKEND not in _TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}")
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
+TASKS_REDIS_URL = env_str("TASKS_REDIS_URL") or env_str("REDIS_URL")
+if TASKS_BACKEND == "rq":
+    if not TASKS_REDIS_URL:
+        raise ImproperlyConfigured("TASKS_BACKEND=rq needs TASKS_REDIS_URL (or REDIS_URL)")
+    INSTALLED_APPS.append("django_rq")  # its `rqworker` command, which task_worker runs
+# RQ stops a task after DEFAULT_TIMEOUT seconds; a Bulk Data export of a large hospital is the
+# longest one.
+RQ_QUEUES = {
+    "default": {"URL": TASKS_REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 3600}
+}
 
 # --- Durable events and workflows -------------------------------------------------------------
 # The dispatcher retries a failing subscriber with backoff (5 s doubling, at most an hour) and

@@ -1,5 +1,5 @@
 """Background jobs of scheduling (Django's tasks framework). `manage.py crontask` enqueues them
-on their schedule and `manage.py db_worker` runs them; cron running `manage.py send_reminders`
+on their schedule and `manage.py task_worker` runs them; cron running `manage.py send_reminders`
 does the same. Both are safe to run twice."""
 
 from crontask import cron

@@ -3,17 +3,10 @@ durable subscribers at least once, in order per aggregate, acted on once, retrie
 and not lost when the worker dies mid-delivery."""
 
 import datetime
-import os
-import signal
-import subprocess
-import sys
-import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -22,7 +15,7 @@ from hms.core.events import emit, plain, subscribe
 from hms.core.models import Notification, OutboxDelivery, OutboxEvent
 from hms.core.outbox import backoff, outbox_dispatch
 from hms.core.tasks import dispatch_events
-from hms.core.tests import outbox_probe
+from hms.core.tests import outbox_probe, workers
 from hms.core.tests.outbox_probe import FLAKY, PROBE
 
 QUEUED = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -131,65 +124,41 @@ def test_backoff_doubles_and_is_capped():
     assert backoff(40).total_seconds() == 3600
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-WORKER = (
-    "import django; django.setup(); import hms.core.tests.outbox_probe; "
-    "from django.core.management import call_command; "
-    "call_command('db_worker', '--no-startup-delay', '--no-reload', '--interval', '0.2')"
-)
-
-
-def _start_worker(folder: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DEBUG": "1",
-        "DATABASE_URL": _database_url(),
-        "TASKS_BACKEND": "database",
-        "HMS_OUTBOX_PROBE_DIR": str(folder),
-    }
-    return subprocess.Popen(  # noqa: S603  our own interpreter and code
-        [sys.executable, "-c", WORKER],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def _wait_for(check, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return False
+@pytest.fixture(params=["database", "rq"])
+def queue(request):
+    """The task queue: the database table (the embedded default) or RQ on the real Redis."""
+    if request.param == "rq":
+        workers.require_redis()
+        with override_settings(TASKS=workers.RQ_TASKS, RQ_QUEUES=workers.RQ_QUEUES):
+            yield request.param
+    else:
+        with override_settings(TASKS=QUEUED):
+            yield request.param
 
 
 @pytest.mark.django_db(transaction=True)
-@override_settings(TASKS=QUEUED)
-def test_a_worker_killed_mid_delivery_loses_nothing(make_user, tmp_path):
+def test_a_worker_killed_mid_delivery_loses_nothing(make_user, tmp_path, queue):
     user = make_user()
     with transaction.atomic():
         emit(PROBE, user=user, hang=True)
-    worker = _start_worker(tmp_path)
+
+    def start():
+        return workers.start_worker(
+            queue, prelude="import hms.core.tests.outbox_probe",
+            HMS_OUTBOX_PROBE_DIR=str(tmp_path),
+        )  # fmt: skip
+
+    worker = start()
     try:
-        assert _wait_for((tmp_path / "started").exists), "the worker never took the event"
-        os.killpg(worker.pid, signal.SIGKILL)  # mid-delivery: the subscriber is running
-        worker.wait(10)
+        assert workers.wait_for((tmp_path / "started").exists), "the worker never took the event"
+        workers.kill(worker)  # mid-delivery: the subscriber is running
         event = OutboxEvent.objects.get()
         assert event.delivered_at is None and not Notification.objects.exists()
-        worker = _start_worker(tmp_path)
+        worker = start()
         dispatch_events.enqueue()  # the scheduler's next minute
-        assert _wait_for(lambda: OutboxEvent.objects.filter(delivered_at__isnull=False).exists())
+        assert workers.wait_for(
+            lambda: OutboxEvent.objects.filter(delivered_at__isnull=False).exists()
+        )
     finally:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(10)
+        workers.kill(worker)
     assert Notification.objects.filter(user=user).count() == 1

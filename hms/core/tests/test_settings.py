@@ -15,8 +15,9 @@ BASE_DIR = Path(__file__).resolve().parents[3]
 STRONG_KEY = "k3v-9Qz_" * 8  # 64 characters, not the development key
 CONFIG_VARS = (
     "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "EMAIL_URL", "TIME_ZONE",
-    "TASKS_BACKEND", "REDIS_URL", "STAFF_IDLE_TIMEOUT_MINUTES", "SECURE_SSL_REDIRECT",
-    "SECURE_HSTS_SECONDS", "DEMO_2FA_EXEMPT", "CSRF_TRUSTED_ORIGINS", "PHONE_DEFAULT_REGION",
+    "TASKS_BACKEND", "TASKS_REDIS_URL", "REDIS_URL", "STAFF_IDLE_TIMEOUT_MINUTES",
+    "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "DEMO_2FA_EXEMPT", "CSRF_TRUSTED_ORIGINS",
+    "PHONE_DEFAULT_REGION",
 )  # fmt: skip
 
 
@@ -135,6 +136,40 @@ def test_sessions_are_read_from_redis_when_there_is_one_and_never_from_a_per_pro
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0] == f"django.contrib.sessions.backends.{engine}"
     assert ("RedisCache" in result.stdout) == bool(redis_url)
+
+
+@pytest.mark.parametrize(
+    ("env", "queue_url"),
+    [
+        ({"REDIS_URL": "redis://cache:6379/0"}, "redis://cache:6379/0"),
+        ({"REDIS_URL": "redis://cache:6379/0", "TASKS_REDIS_URL": "redis://q:6379/2"}, "redis://q:6379/2"),
+    ],
+    ids=["the cache's Redis", "a Redis of its own"],
+)  # fmt: skip
+def test_the_rq_queue_is_one_setting_away(tmp_path, env, queue_url):
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.TASKS['default']['BACKEND'], s.RQ_QUEUES['default']['URL'], "
+        "'django_rq' in s.INSTALLED_APPS)"
+    )
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        tmp_path=tmp_path,
+        **PRODUCTION,
+        TASKS_BACKEND="rq",
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django_tasks_rq.RQBackend", queue_url, "True"]
+
+
+def test_the_rq_queue_without_a_redis_address_refuses_to_start(tmp_path):
+    result = manage("check", tmp_path=tmp_path, **PRODUCTION, TASKS_BACKEND="rq")
+    assert result.returncode != 0
+    assert "TASKS_BACKEND=rq needs TASKS_REDIS_URL (or REDIS_URL)" in result.stderr
 
 
 def test_development_mail_lands_as_one_clickable_file_per_message_in_var_mail(tmp_path):
