@@ -9,7 +9,7 @@ from django.urls import resolve, reverse
 from hms.accounts.tests.factories import DepartmentFactory
 from hms.core.access import PUBLIC, SIGNED_IN
 from hms.core.models import Hospital
-from hms.core.navigation import MENU, menu_for
+from hms.core.navigation import MENU, NAVBAR_FLAT_UP_TO, MenuGroup, menu_for, navbar_for
 from hms.core.permissions import Perm, Role, role_has_perm
 
 
@@ -114,6 +114,34 @@ MENUS_BY_ROLE = {
 def test_each_role_sees_the_same_menu_entries_in_the_same_order_as_pinned(make_user, role):
     """Apps register their own entries; the menu they add up to stays as it was."""
     assert [item.url_name for item in menu_for(make_user(role))] == MENUS_BY_ROLE[role]
+
+
+def _bar(entries) -> list:
+    return [
+        (e.label, [i.url_name for i in e.items]) if isinstance(e, MenuGroup) else e.url_name
+        for e in entries
+    ]
+
+
+def test_an_administrators_long_menu_is_grouped_by_section_and_stays_one_row(client_for):
+    admin = client_for(Role.ADMIN)
+    assert _bar(navbar_for(admin.user)) == [
+        ("Patients", ["patients:list", "patients:merge"]),
+        ("Appointments",
+         ["scheduling:calendar", "scheduling:queue-home", "scheduling:schedule-list"]),
+        ("Billing and stores", ["billing:dashboard", "inventory:home"]),
+        ("Feedback", ["feedback:dashboard", "feedback:inbox", "assistant:articles"]),
+        ("Administration", ["accounts:staff-list", "workflows:rule-list", "core:audit-list"]),
+    ]  # fmt: skip
+    page = admin.get(reverse("core:dashboard")).content.decode()
+    assert page.count('class="nav-link dropdown-toggle"') == 5 + 1  # the sections, the user menu
+    assert '<a class="dropdown-item" href="/patients/merge/" data-menu="patients:merge">' in page
+
+
+@pytest.mark.parametrize("role", [r for r in Role if len(MENUS_BY_ROLE[r]) <= NAVBAR_FLAT_UP_TO])
+def test_a_short_menu_keeps_one_click_per_entry(make_user, role):
+    user = make_user(role)
+    assert _bar(navbar_for(user)) == [item.url_name for item in menu_for(user)]
 
 
 def test_a_registered_menu_entry_takes_its_place_by_order_and_only_once(monkeypatch):

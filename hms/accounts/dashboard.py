@@ -10,7 +10,7 @@ from django.utils import timezone
 from hms.accounts.models import User
 from hms.core.dashboard import DashboardWidget, register_widget
 from hms.core.models import AuditEvent
-from hms.core.navigation import MenuItem, register_count, register_menu_item
+from hms.core.navigation import MenuItem, Section, register_count, register_menu_item
 from hms.core.permissions import STAFF_ROLES, Perm
 
 
@@ -51,5 +51,5 @@ def _count_staff(*, user) -> str:
 register_count("accounts:staff-list", _count_staff)
 register_menu_item(
     MenuItem("Staff", "accounts:staff-list", Perm.STAFF_MANAGE,
-             "Staff accounts, roles and invitations.", order=130)
+             "Staff accounts, roles and invitations.", order=130, section=Section.ADMINISTRATION)
 )  # fmt: skip

@@ -3,7 +3,7 @@ staff only: doctors and nurses see no financial data)."""
 
 from hms.billing import selectors
 from hms.core.chart import ChartSection, register_section
-from hms.core.navigation import MenuItem, register_count, register_menu_item
+from hms.core.navigation import MenuItem, Section, register_count, register_menu_item
 from hms.core.permissions import Perm
 from hms.scheduling.fees import register_fee_provider
 
@@ -29,7 +29,8 @@ register_count("billing:dashboard", _count_unpaid)
 
 for _item in (
     MenuItem("Billing", "billing:dashboard", Perm.BILLING_VIEW,
-             "Invoices, payments, the price list, insurance and reports.", order=105),
+             "Invoices, payments, the price list, insurance and reports.", order=105,
+             section=Section.BACK_OFFICE),
     MenuItem("My bills", "billing:portal-invoices", Perm.PORTAL_USE,
              "Your invoices, receipts and balance.", order=125),
 ):  # fmt: skip

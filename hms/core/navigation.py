@@ -7,10 +7,21 @@ each registers one with `register_count` in its AppConfig.ready()."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.core.cache import cache
 
 from hms.core.permissions import Perm, role_has_perm
+
+
+class Section(StrEnum):
+    """Where an entry goes when a role has too many to show in one row (see `navbar_for`)."""
+
+    PATIENTS = "Patients"
+    APPOINTMENTS = "Appointments"
+    BACK_OFFICE = "Billing and stores"
+    PATIENT_VOICE = "Feedback"
+    ADMINISTRATION = "Administration"
 
 
 @dataclass(frozen=True)
@@ -20,6 +31,15 @@ class MenuItem:
     perm: Perm
     description: str = ""
     order: int = 0  # place in the menu, lowest first; apps keep gaps for later entries
+    section: Section | None = None
+
+
+@dataclass(frozen=True)
+class MenuGroup:
+    """Entries of one section shown as a drop-down in the navigation bar."""
+
+    label: str
+    items: tuple[MenuItem, ...]
 
 
 # Filled by each app's AppConfig.ready() (and core's own entry below), kept sorted by `order`.
@@ -29,6 +49,7 @@ MENU: list[MenuItem] = []
 # A role's menu depends on the role alone: worked out once per process (the layout and the
 # dashboard's cards ask on every page), and again when the menu list itself is replaced.
 _menu_of_role: dict[str, tuple[list[MenuItem], list[MenuItem]]] = {}
+_navbar_of_role: dict[str, tuple[list[MenuItem], list[MenuItem | MenuGroup]]] = {}
 
 
 def register_menu_item(item: MenuItem) -> None:
@@ -41,7 +62,7 @@ def register_menu_item(item: MenuItem) -> None:
 
 register_menu_item(
     MenuItem("Audit trail", "core:audit-list", Perm.AUDIT_VIEW,
-             "Who read or changed what, and when.", order=140)
+             "Who read or changed what, and when.", order=140, section=Section.ADMINISTRATION)
 )  # fmt: skip
 
 
@@ -53,6 +74,31 @@ def menu_for(user) -> list[MenuItem]:
         menu = [item for item in MENU if role_has_perm(user.role, item.perm)]
         _menu_of_role[user.role] = (MENU, menu)
     return menu
+
+
+# A role with more entries than this (an administrator's 13) sees each section's entries in one
+# drop-down, so that the bar stays one row on a laptop; the others keep one click per entry.
+NAVBAR_FLAT_UP_TO = 8
+
+
+def navbar_for(user) -> list[MenuItem | MenuGroup]:
+    """The navigation bar: the role's menu, grouped by section when it is long. A section with
+    one entry for the role stays a plain link."""
+    items = menu_for(user)
+    source, entries = _navbar_of_role.get(user.role, (None, []))
+    if source is items:
+        return entries
+    entries = list(items)
+    if len(items) > NAVBAR_FLAT_UP_TO:
+        entries = []
+        for item in items:
+            members = tuple(i for i in items if item.section and i.section == item.section)
+            if len(members) < 2:
+                entries.append(item)
+            elif members[0] is item:
+                entries.append(MenuGroup(str(item.section), members))
+    _navbar_of_role[user.role] = (items, entries)
+    return entries
 
 
 # url_name -> count(user=...) -> a short phrase ("12 today"), one query at most

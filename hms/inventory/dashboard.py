@@ -3,7 +3,7 @@
 from django.db.models import Count, Q
 
 from hms.core.dashboard import DashboardWidget, register_widget
-from hms.core.navigation import MenuItem, register_count, register_menu_item
+from hms.core.navigation import MenuItem, Section, register_count, register_menu_item
 from hms.core.permissions import Perm
 from hms.inventory.models import Alert, AlertKind
 
@@ -47,6 +47,7 @@ for _item in (
     MenuItem("Dispensing", "inventory:dispense-queue", Perm.DISPENSE,
              "Prescriptions waiting at the pharmacy.", order=105),
     MenuItem("Pharmacy and stores", "inventory:home", Perm.INVENTORY_VIEW,
-             "Stock, lots, alerts, receipts and purchase orders.", order=110),
+             "Stock, lots, alerts, receipts and purchase orders.", order=110,
+             section=Section.BACK_OFFICE),
 ):  # fmt: skip
     register_menu_item(_item)

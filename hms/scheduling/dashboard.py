@@ -8,7 +8,7 @@ from django.utils import timezone
 from hms.core.audit import audit_record
 from hms.core.dashboard import DashboardWidget, register_widget
 from hms.core.models import Department
-from hms.core.navigation import MenuItem, register_count, register_menu_item
+from hms.core.navigation import MenuItem, Section, register_count, register_menu_item
 from hms.core.permissions import Perm
 from hms.patients.selectors import patient_of_user
 from hms.scheduling.models import (
@@ -175,13 +175,17 @@ for _url_name, _count in (
 
 for _item in (
     MenuItem("Appointments", "scheduling:calendar", Perm.APPOINTMENT_VIEW,
-             "The day or week of a doctor or department; book free slots.", order=30),
+             "The day or week of a doctor or department; book free slots.", order=30,
+             section=Section.APPOINTMENTS),
     MenuItem("Queue", "scheduling:queue-home", Perm.APPOINTMENT_VIEW,
-             "Patients who have arrived today, in the order they came.", order=40),
+             "Patients who have arrived today, in the order they came.", order=40,
+             section=Section.APPOINTMENTS),
     MenuItem("Waiting list", "scheduling:waitlist", Perm.APPOINTMENT_BOOK,
-             "Patients waiting for an earlier slot; add one.", order=50),
+             "Patients waiting for an earlier slot; add one.", order=50,
+             section=Section.APPOINTMENTS),
     MenuItem("Schedules", "scheduling:schedule-list", Perm.SCHEDULE_MANAGE,
-             "Doctors' working hours, leave and extra sessions.", order=60),
+             "Doctors' working hours, leave and extra sessions.", order=60,
+             section=Section.APPOINTMENTS),
     MenuItem("My appointments", "scheduling:portal-appointments", Perm.PORTAL_USE,
              "Book, move or cancel a visit.", order=70),
 ):  # fmt: skip
