@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from hms.accounts.models import User
@@ -29,6 +29,7 @@ from hms.core.permissions import STAFF_ROLES
 from hms.core.selectors import hospital_get
 from hms.fhir import mappers
 from hms.fhir.params import BadParam, count_and_offset, date_range, reference_id, token
+from hms.fhir.rendering import Rendered, render_cached
 from hms.patients.models import Patient, PatientIdentifier, PatientNameToken, PatientPhoneToken
 from hms.patients.normalize import digits, fold, phone_query_keys
 from hms.patients.search import patient_refs_for_mrn
@@ -40,7 +41,7 @@ from hms.scheduling.slots import free_slots
 
 @dataclass
 class Page:
-    resources: list  # fhir.resources objects, in order
+    resources: list  # fhir.resources objects (or, for patients, Rendered JSON), in order
     has_next: bool
     patients: list = field(default_factory=list)  # patient ids shown, for the audit trail
 
@@ -110,20 +111,32 @@ def audit_search(user, kind: str, page: Page, params: dict) -> None:
 # --- Patient -------------------------------------------------------------------------------
 
 
+_IDENTIFIERS = Prefetch("identifiers", queryset=PatientIdentifier.objects.order_by("pk"))
+
+
 def _patients_visible(user) -> QuerySet[Patient]:
-    qs = Patient.objects.prefetch_related(
-        Prefetch("identifiers", queryset=PatientIdentifier.objects.order_by("pk"))
-    )
+    qs = Patient.objects.prefetch_related(_IDENTIFIERS)
     if is_portal_user(user):
         own = patient_of_user(user)
         return qs.filter(pk=own.pk) if own is not None else qs.none()
     return qs
 
 
-def patient_read(user, pk):
+def _patient_inputs(patient: Patient) -> tuple:
+    """Everything `mappers.patient_to_fhir` reads: the row and its identifiers (prefetched)."""
+    row = tuple(getattr(patient, f.attname) for f in Patient._meta.concrete_fields)
+    return row, tuple((i.system, i.system_uri, i.value) for i in patient.identifiers.all())
+
+
+def _patients_rendered(patients: list[Patient]) -> list[Rendered]:
+    return render_cached("Patient", patients, _patient_inputs, mappers.patient_to_fhir)
+
+
+def patient_read(user, pk) -> Rendered:
+    # The selector checks access (a patient reads only their own record) and audits the read.
     patient = patient_get_for_user(user=user, patient_id=pk, action="fhir.patient.read")
-    patient = _patients_visible(user).get(pk=patient.pk)  # identifiers prefetched
-    return mappers.patient_to_fhir(patient)
+    prefetch_related_objects([patient], _IDENTIFIERS)
+    return _patients_rendered([patient])[0]
 
 
 def _prefix(field_name: str, prefix: str) -> Q:
@@ -180,8 +193,8 @@ def patient_search(user, params: dict, count: int, offset: int) -> Page:
             else:
                 raise BadParam(f"Patient: the search parameter {name!r} is not supported.")
     rows = _slice(qs.order_by("family_name", "given_name", "pk"), count, offset)
-    resources, more = _page(rows, count, mappers.patient_to_fhir)
-    return Page(resources, more, [p.pk for p in rows[:count]])
+    shown = rows[:count]
+    return Page(_patients_rendered(shown), len(rows) > count, [p.pk for p in shown])
 
 
 def _safe_uuid(value):
