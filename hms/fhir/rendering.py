@@ -7,8 +7,8 @@ or mapper gives a new key, and an old entry can never be served. The version id 
 not do: removing an identifier, or a merge moving one, leaves the patient's `updated_at`
 unchanged. Whatever is new is still built and validated by fhir.resources before it is kept.
 
-The cache is Django's (Redis when `REDIS_URL` is set, shared by every server process; else
-the process's own memory).
+The cache is Django's `fhir` cache (Redis when `REDIS_URL` is set, shared by every server
+process; else the process's own memory, 10,000 resources at most).
 """
 
 import hashlib
@@ -18,7 +18,7 @@ from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.utils.http import http_date
 
 from hms.fhir import mappers
@@ -72,6 +72,7 @@ def render_cached(
 ) -> list[Rendered]:
     """`build(row)` of each row, rendered, through the cache (one round trip to look up the
     page, one to store what was missing). `inputs(row)` is everything `build` reads."""
+    cache = caches["fhir"]
     keys = [_key(kind, row.pk, inputs(row)) for row in rows]
     found = cache.get_many(keys)
     missing = {}

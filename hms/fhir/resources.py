@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from operator import attrgetter
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -122,10 +123,13 @@ def _patients_visible(user) -> QuerySet[Patient]:
     return qs
 
 
+_PATIENT_ROW = attrgetter(*(f.attname for f in Patient._meta.concrete_fields))
+
+
 def _patient_inputs(patient: Patient) -> tuple:
     """Everything `mappers.patient_to_fhir` reads: the row and its identifiers (prefetched)."""
-    row = tuple(getattr(patient, f.attname) for f in Patient._meta.concrete_fields)
-    return row, tuple((i.system, i.system_uri, i.value) for i in patient.identifiers.all())
+    identifiers = tuple((i.system, i.system_uri, i.value) for i in patient.identifiers.all())
+    return _PATIENT_ROW(patient), identifiers
 
 
 def _patients_rendered(patients: list[Patient]) -> list[Rendered]:
