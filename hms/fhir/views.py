@@ -28,7 +28,7 @@ from hms.fhir import capability, scopes, services
 from hms.fhir.models import ExportJob
 from hms.fhir.params import BadParam
 from hms.fhir.rendering import as_rendered
-from hms.fhir.resources import TYPES, audit_search, search_page
+from hms.fhir.resources import TYPES, audit_search, patients_read_many, search_page
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 ISSUE_CODES = {
@@ -206,16 +206,8 @@ def _include_patients(request, resource_type, resources) -> list:
             raise BadParam(f"_include={value} is not supported; use {resource_type.name}:patient.")
     if resource_type.patient_ref is None or not scopes.may_read(request.user, "Patient"):
         return []
-    included, seen = [], set()
-    for resource in resources:
-        ref = resource_type.patient_ref(resource)
-        if ref and ref not in seen:
-            seen.add(ref)
-            try:
-                included.append(TYPES["Patient"].read(request.user, ref))
-            except NotFound:
-                continue
-    return included
+    refs = [resource_type.patient_ref(resource) for resource in resources]
+    return patients_read_many(request.user, [ref for ref in refs if ref])
 
 
 def _link(request, offset: int, count: int) -> str:

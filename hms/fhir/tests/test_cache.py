@@ -137,3 +137,28 @@ def test_a_patient_search_costs_four_queries_whatever_the_page_holds(client, cle
     sql = statements(client, f"{BASE}/Patient", token, family="varga", _count=10)
     # The token, the page of patients, their identifiers, the audit rows (one insert).
     assert len(sql) == 4, "\n".join(sql)
+
+
+@pytest.mark.parametrize("patients", [1, 3])
+def test_included_patients_are_read_in_a_fixed_number_of_queries_and_each_audited(
+    client, token_for, patients
+):
+    from hms.accounts.tests.factories import UserFactory
+    from hms.clinical.tests.factories import EncounterFactory
+
+    token = token_for(UserFactory(role=Role.DOCTOR))
+    encounters = [EncounterFactory() for _ in range(patients)]
+    sql = statements(client, f"{BASE}/Encounter", token, _include="Encounter:patient")
+    # The token, the encounters (one query with what their mapper reads), the patients, their
+    # identifiers, the audit rows of the patients shown and of those included (one insert each).
+    assert len(sql) == 6, "\n".join(sql)
+    found = json.loads(
+        client.get(f"{BASE}/Encounter", {"_include": "Encounter:patient"}, **token).content
+    )
+    included = [e["resource"]["id"] for e in found["entry"] if e["search"]["mode"] == "include"]
+    assert sorted(included) == sorted(str(e.patient_id) for e in encounters)
+    for encounter in encounters:
+        reads = AuditEvent.objects.filter(
+            action="fhir.patient.read", patient_ref=str(encounter.patient_id)
+        )
+        assert reads.count() == 3  # the warm-up, the counted request and the last one
