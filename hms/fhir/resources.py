@@ -132,9 +132,10 @@ _PATIENT_ROW = attrgetter(*(f.attname for f in Patient._meta.concrete_fields))
 
 
 def _patient_inputs(patient: Patient) -> tuple:
-    """Everything `mappers.patient_to_fhir` reads: the row and its identifiers (prefetched)."""
+    """Everything `mappers.patient_to_fhir` reads: the row, the MRN as shown (worked out by the
+    patients app's code) and the identifiers (prefetched)."""
     identifiers = tuple((i.system, i.system_uri, i.value) for i in patient.identifiers.all())
-    return _PATIENT_ROW(patient), identifiers
+    return _PATIENT_ROW(patient), patient.mrn_display, identifiers
 
 
 def _patients_rendered(patients: list[Patient]) -> list[Rendered]:
