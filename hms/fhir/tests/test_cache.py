@@ -8,6 +8,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from hms.accounts.tests.factories import UserFactory
+from hms.clinical.tests.factories import EncounterFactory
 from hms.core.models import AuditEvent
 from hms.core.permissions import Role
 from hms.fhir import mappers
@@ -23,8 +25,6 @@ _TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE
 
 @pytest.fixture
 def clerk(token_for):
-    from hms.accounts.tests.factories import UserFactory
-
     user = UserFactory(role=Role.RECEPTIONIST)
     return user, token_for(user)
 
@@ -143,9 +143,6 @@ def test_a_patient_search_costs_four_queries_whatever_the_page_holds(client, cle
 def test_included_patients_are_read_in_a_fixed_number_of_queries_and_each_audited(
     client, token_for, patients
 ):
-    from hms.accounts.tests.factories import UserFactory
-    from hms.clinical.tests.factories import EncounterFactory
-
     token = token_for(UserFactory(role=Role.DOCTOR))
     encounters = [EncounterFactory() for _ in range(patients)]
     sql = statements(client, f"{BASE}/Encounter", token, _include="Encounter:patient")
