@@ -8,10 +8,16 @@
    - Patient search: GET /fhir/R4/Patient?family=<random family name>&_count=10, and
      ?name=<given> <family> (bundles of up to 10; each patient shown is audited).
    Throughput (requests/s) and p50 / p95 latency are printed.
+   The bare signed-in page (bench/bare.py) is measured the same way, as the reference.
 3. Import speed: `manage.py import_fhir` of the Synthea sample into the same database.
 
+--in-process instead measures CPU per request inside this process (Django's test client, no
+server, no import), next to the bare page in the same run, so the figures hold on a busy
+machine: a read and a search of patients served for the first time (built, validated and
+serialised by fhir.resources) and again (their cached JSON).
+
 Usage: .venv/bin/python bench/fhir_bench.py [--patients 100000] [--clients 16] [--seconds 10]
-       [--workers 4] [--reuse]
+       [--workers 4] [--reuse] [--in-process]
 PostgreSQL at BENCH_PG (default postgres://postgres@127.0.0.1:5432); traffic only to 127.0.0.1.
 """
 
@@ -35,7 +41,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "hms_bench_fhir"
+DB_NAME = os.environ.get("BENCH_FHIR_DB", "hms_bench_fhir")
 SAMPLE = ROOT.parent / "shared" / "data" / "synthea-10"
 SERVER_ENV = {
     "DATABASE_URL": f"{PG}/{DB_NAME}",
@@ -57,6 +63,7 @@ def parse_args():
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (x 4 threads)")
     parser.add_argument("--reuse", action="store_true", help="keep the database if it is there")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--in-process", action="store_true", help="CPU per request, no server")
     return parser.parse_args()
 
 
@@ -74,7 +81,7 @@ def recreate_database() -> None:
 
 def setup_django() -> None:
     os.environ.update(SERVER_ENV)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"  # the application and the bare page
     import django
 
     django.setup()
@@ -171,7 +178,7 @@ def serve(port: int, workers: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not start")
 
 
-def load(port: int, token: str, paths, clients: int, seconds: float) -> dict:
+def load(port: int, headers: dict, paths, clients: int, seconds: float) -> dict:
     """`clients` threads, each with one keep-alive connection, for `seconds`."""
     latencies: list[float] = []
     failures = []
@@ -183,7 +190,6 @@ def load(port: int, token: str, paths, clients: int, seconds: float) -> dict:
         rng = random.Random(n)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine, bad = [], 0
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
         while time.perf_counter() < stop:
             began = time.perf_counter()
             try:
@@ -221,6 +227,60 @@ def load(port: int, token: str, paths, clients: int, seconds: float) -> dict:
     }
 
 
+def session_cookie(user) -> dict:
+    """The headers of a signed-in browser (for the bare page)."""
+    from django.conf import settings
+    from django.test import Client
+
+    browser = Client(HTTP_HOST="127.0.0.1")
+    browser.force_login(user)
+    name = settings.SESSION_COOKIE_NAME
+    return {"Cookie": f"{name}={browser.cookies[name].value}"}
+
+
+def in_process(user, token: str, ids: list[str], families: list[str], rng) -> None:
+    """CPU per request (time.process_time) of each kind, in interleaved rounds; the fastest round
+    counts (the one least disturbed by other work on the machine)."""
+    from django.test import Client
+
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
+    page = Client(HTTP_HOST="127.0.0.1")
+    page.force_login(user)
+    prefixes = list(dict.fromkeys(quote(family[:6]) for family in families))
+    seen_ids, seen_prefixes = ids[:50], prefixes[:20]
+    unseen_ids, unseen_prefixes = iter(rng.sample(ids[50:], len(ids) - 50)), iter(prefixes[20:])
+    search = "/fhir/R4/Patient?_count=10&family="
+
+    def get(client, url):
+        response = client.get(url)
+        assert response.status_code == 200, response.content[:300]
+
+    kinds = {
+        "bare signed-in page": lambda: get(page, "/bench/bare/"),
+        "Patient read, first time": lambda: get(api, f"/fhir/R4/Patient/{next(unseen_ids)}"),
+        "Patient read, again": lambda: get(api, f"/fhir/R4/Patient/{rng.choice(seen_ids)}"),
+        "Patient search, first time": lambda: get(api, search + next(unseen_prefixes)),
+        "Patient search, again": lambda: get(api, search + rng.choice(seen_prefixes)),
+    }
+    for pk in seen_ids:
+        get(api, f"/fhir/R4/Patient/{pk}")
+    for prefix in seen_prefixes:
+        get(api, search + prefix)
+    best = dict.fromkeys(kinds, float("inf"))
+    per_round = min(60, (len(prefixes) - 20) // 8)  # each first-time search a new prefix
+    for _ in range(8):
+        for name, request in kinds.items():
+            began = time.process_time()
+            for _ in range(per_round):
+                request()
+            best[name] = min(best[name], (time.process_time() - began) / per_round * 1000)
+    bare = best["bare signed-in page"]
+    print(f"In process, CPU per request (best of 8 rounds of {per_round}; {len(ids):,} "
+          f"patients; load average {os.getloadavg()[0]:.1f}):")  # fmt: skip
+    for name, ms in best.items():
+        print(f"  {name:28} {ms:6.2f} ms   {ms / bare:5.2f} x the bare page")
+
+
 def main() -> None:
     args = parse_args()
     rng = random.Random(args.seed)
@@ -240,6 +300,10 @@ def main() -> None:
     ids = [str(pk) for pk in Patient.objects.values_list("pk", flat=True)[:50000]]
     user = UserFactory(role=Role.RECEPTIONIST, email=f"fhir-bench-{uuid.uuid4().hex[:8]}@bench.hms")
     token, _ = api_token_issue(user=user)
+    if args.in_process:
+        in_process(user, token, ids, rng.sample(families, len(families)), rng)
+        return
+    api = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
     port = free_port()
     server = serve(port, args.workers)
     when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
@@ -248,10 +312,12 @@ def main() -> None:
           f"each; {Patient.objects.count():,} patients ({when})")  # fmt: skip
     try:
         results = {
-            "Patient read": load(port, token, lambda r: f"/fhir/R4/Patient/{r.choice(ids)}",
+            "bare signed-in page": load(port, session_cookie(user), lambda r: "/bench/bare/",
+                                        args.clients, args.seconds),
+            "Patient read": load(port, api, lambda r: f"/fhir/R4/Patient/{r.choice(ids)}",
                                  args.clients, args.seconds),
             "Patient search (family)": load(
-                port, token,
+                port, api,
                 lambda r: f"/fhir/R4/Patient?family={quote(r.choice(families)[:6])}&_count=10",
                 args.clients, args.seconds,
             ),

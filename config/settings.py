@@ -353,7 +353,16 @@ CRONTASK = {"REDIS_URL": REDIS_URL or None}
 CACHES = {
     "default": {"BACKEND": "hms.core.cache.RedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # FHIR resources as JSON (hms/fhir/rendering.py), apart from the default cache so that they
+    # never push rate-limit counters out of it; in process, up to 10,000 resources (~15 MB).
+    "fhir": {"BACKEND": "hms.core.cache.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "fhir"}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "fhir",
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    },
 }
 # Sessions are read from the shared cache and written through to the database. An in-process
 # cache cannot hold them: each server process would keep its own copy, and a sign-out in one

@@ -12,10 +12,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from operator import attrgetter
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from hms.accounts.models import User
@@ -29,10 +30,16 @@ from hms.core.permissions import STAFF_ROLES
 from hms.core.selectors import hospital_get
 from hms.fhir import mappers
 from hms.fhir.params import BadParam, count_and_offset, date_range, reference_id, token
+from hms.fhir.rendering import Rendered, render_cached
 from hms.patients.models import Patient, PatientIdentifier, PatientNameToken, PatientPhoneToken
 from hms.patients.normalize import digits, fold, phone_query_keys
 from hms.patients.search import patient_refs_for_mrn
-from hms.patients.selectors import patient_get_for_user, patient_of_user
+from hms.patients.selectors import (
+    can_view_patient,
+    patient_access_refused,
+    patient_get_for_user,
+    patient_of_user,
+)
 from hms.scheduling.models import Appointment, Schedule
 from hms.scheduling.selectors import appointment_get_for_user, appointments_visible_to
 from hms.scheduling.slots import free_slots
@@ -40,7 +47,7 @@ from hms.scheduling.slots import free_slots
 
 @dataclass
 class Page:
-    resources: list  # fhir.resources objects, in order
+    resources: list  # fhir.resources objects (or, for patients, Rendered JSON), in order
     has_next: bool
     patients: list = field(default_factory=list)  # patient ids shown, for the audit trail
 
@@ -110,20 +117,56 @@ def audit_search(user, kind: str, page: Page, params: dict) -> None:
 # --- Patient -------------------------------------------------------------------------------
 
 
+_IDENTIFIERS = Prefetch("identifiers", queryset=PatientIdentifier.objects.order_by("pk"))
+
+
 def _patients_visible(user) -> QuerySet[Patient]:
-    qs = Patient.objects.prefetch_related(
-        Prefetch("identifiers", queryset=PatientIdentifier.objects.order_by("pk"))
-    )
+    qs = Patient.objects.prefetch_related(_IDENTIFIERS)
     if is_portal_user(user):
         own = patient_of_user(user)
         return qs.filter(pk=own.pk) if own is not None else qs.none()
     return qs
 
 
-def patient_read(user, pk):
+_PATIENT_ROW = attrgetter(*(f.attname for f in Patient._meta.concrete_fields))
+
+
+def _patient_inputs(patient: Patient) -> tuple:
+    """Everything `mappers.patient_to_fhir` reads: the row, the MRN as shown (worked out by the
+    patients app's code) and the identifiers (prefetched)."""
+    identifiers = tuple((i.system, i.system_uri, i.value) for i in patient.identifiers.all())
+    return _PATIENT_ROW(patient), patient.mrn_display, identifiers
+
+
+def _patients_rendered(patients: list[Patient]) -> list[Rendered]:
+    return render_cached("Patient", patients, _patient_inputs, mappers.patient_to_fhir)
+
+
+def patient_read(user, pk) -> Rendered:
+    # The selector checks access (a patient reads only their own record) and audits the read.
     patient = patient_get_for_user(user=user, patient_id=pk, action="fhir.patient.read")
-    patient = _patients_visible(user).get(pk=patient.pk)  # identifiers prefetched
-    return mappers.patient_to_fhir(patient)
+    prefetch_related_objects([patient], _IDENTIFIERS)
+    return _patients_rendered([patient])[0]
+
+
+def patients_read_many(user, refs: list[str]) -> list[Rendered]:
+    """The patients a page refers to (`_include`), as `patient_read` gives each one, in three
+    queries however many: each read audited (one insert), each refusal too, the rest left out."""
+    wanted = list(dict.fromkeys(refs))
+    rows = Patient.objects.prefetch_related(_IDENTIFIERS).in_bulk(
+        [_safe_uuid(ref) for ref in wanted]
+    )
+    shown = []
+    for ref in wanted:
+        patient = rows.get(_safe_uuid(ref))
+        if patient is None or not can_view_patient(user, patient):
+            patient_access_refused(user=user, patient_id=ref, action="fhir.patient.read")
+            continue
+        shown.append(patient)
+    if not shown:
+        return []
+    audit_record_patients(action="fhir.patient.read", actor=user, patients=shown)
+    return _patients_rendered(shown)
 
 
 def _prefix(field_name: str, prefix: str) -> Q:
@@ -180,8 +223,8 @@ def patient_search(user, params: dict, count: int, offset: int) -> Page:
             else:
                 raise BadParam(f"Patient: the search parameter {name!r} is not supported.")
     rows = _slice(qs.order_by("family_name", "given_name", "pk"), count, offset)
-    resources, more = _page(rows, count, mappers.patient_to_fhir)
-    return Page(resources, more, [p.pk for p in rows[:count]])
+    shown = rows[:count]
+    return Page(_patients_rendered(shown), len(rows) > count, [p.pk for p in shown])
 
 
 def _safe_uuid(value):

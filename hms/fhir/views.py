@@ -8,14 +8,13 @@ CapabilityStatement (`GET metadata`) documents this API.
 """
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.utils import timezone
 from django.utils.http import http_date
-from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from rest_framework import exceptions
 from rest_framework.negotiation import BaseContentNegotiation
@@ -28,7 +27,8 @@ from hms.core.permissions import Perm
 from hms.fhir import capability, scopes, services
 from hms.fhir.models import ExportJob
 from hms.fhir.params import BadParam
-from hms.fhir.resources import TYPES, audit_search, search_page
+from hms.fhir.rendering import as_rendered
+from hms.fhir.resources import TYPES, audit_search, patients_read_many, search_page
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 ISSUE_CODES = {
@@ -141,19 +141,15 @@ class FhirView(APIView):
             )
 
 
-def _etag(resource) -> str:
-    return f'W/"{resource.meta.versionId}"'
-
-
 def resource_response(request, resource, status: int = 200, created: bool = False):
-    etag = _etag(resource)
+    resource = as_rendered(resource)
+    etag = resource.etag
     headers = {"ETag": etag}
-    if resource.meta.lastUpdated:
-        stamp = datetime.fromisoformat(str(resource.meta.lastUpdated).replace("Z", "+00:00"))
-        headers["Last-Modified"] = http_date(stamp.timestamp())
+    if resource.last_modified:
+        headers["Last-Modified"] = resource.last_modified
     if created:
-        location = f"{base_url(request)}/{resource.get_resource_type()}/{resource.id}"
-        headers["Location"] = f"{location}/_history/{resource.meta.versionId}"
+        location = f"{base_url(request)}/{resource.resource_type}/{resource.id}"
+        headers["Location"] = f"{location}/_history/{resource.version_id}"
     wanted = request.headers.get("If-None-Match", "")
     if request.method == "GET" and wanted:
         candidates = {tag.strip() for tag in wanted.split(",")}
@@ -162,7 +158,10 @@ def resource_response(request, resource, status: int = 200, created: bool = Fals
             for key, value in headers.items():
                 response[key] = value
             return response
-    return fhir_json(resource, status, headers)
+    response = HttpResponse(resource.json, status=status, content_type=FHIR_JSON)
+    for key, value in headers.items():
+        response[key] = value
+    return response
 
 
 class CapabilityView(FhirView):
@@ -173,22 +172,28 @@ class CapabilityView(FhirView):
         return fhir_json(capability.capability_statement(base_url(request)))
 
 
-def bundle(request, entries, *, kind: str = "searchset", links=None) -> Bundle:
+def bundle_response(request, entries, *, kind: str = "searchset", links=None) -> HttpResponse:
+    """A Bundle of (resource, search mode) entries, written around each resource's JSON (cached
+    or serialised once) rather than serialising everything again as one fhir.resources model."""
     root = base_url(request)
-    return Bundle(
-        type=kind,
-        timestamp=timezone.now().isoformat(),
-        link=links,
-        entry=[
-            {
-                "fullUrl": f"{root}/{resource.get_resource_type()}/{resource.id}",
-                "resource": resource,
-                "search": {"mode": mode} if kind == "searchset" else None,
-            }
-            for resource, mode in entries
-        ]
-        or None,
-    )
+    head = {"resourceType": "Bundle", "type": kind, "timestamp": _instant(timezone.now())}
+    if links:
+        head["link"] = links
+    parts = []
+    for resource, mode in entries:
+        resource = as_rendered(resource)
+        url = json.dumps(f"{root}/{resource.resource_type}/{resource.id}")
+        search = f',"search":{{"mode":"{mode}"}}' if kind == "searchset" else ""
+        parts.append(f'{{"fullUrl":{url},"resource":{resource.json}{search}}}')
+    body = json.dumps(head, separators=(",", ":"))
+    if parts:
+        body = f'{body[:-1]},"entry":[{",".join(parts)}]}}'
+    return HttpResponse(body, content_type=FHIR_JSON)
+
+
+def _instant(moment: datetime) -> str:
+    """A FHIR instant in UTC, as fhir.resources writes one."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _include_patients(request, resource_type, resources) -> list:
@@ -201,16 +206,8 @@ def _include_patients(request, resource_type, resources) -> list:
             raise BadParam(f"_include={value} is not supported; use {resource_type.name}:patient.")
     if resource_type.patient_ref is None or not scopes.may_read(request.user, "Patient"):
         return []
-    included, seen = [], set()
-    for resource in resources:
-        ref = resource_type.patient_ref(resource)
-        if ref and ref not in seen:
-            seen.add(ref)
-            try:
-                included.append(TYPES["Patient"].read(request.user, ref))
-            except NotFound:
-                continue
-    return included
+    refs = [resource_type.patient_ref(resource) for resource in resources]
+    return patients_read_many(request.user, [ref for ref in refs if ref])
 
 
 def _link(request, offset: int, count: int) -> str:
@@ -239,7 +236,7 @@ class TypeView(FhirView):
                 {"relation": "previous", "url": _link(request, max(offset - count, 0), count)}
             )
         entries = [(r, "match") for r in page.resources] + [(r, "include") for r in included]
-        return fhir_json(bundle(request, entries, links=links))
+        return bundle_response(request, entries, links=links)
 
 
 class WritableTypeView(TypeView):
@@ -283,11 +280,11 @@ class InstanceView(FhirView):
 class WritableInstanceView(InstanceView):
     def put(self, request, id):
         self.check_scope(request, self.resource_type, write=True)
-        current = TYPES[self.resource_type].read(request.user, id)
+        current = as_rendered(TYPES[self.resource_type].read(request.user, id))
         wanted = request.headers.get("If-Match")
-        if wanted and wanted.strip() not in (_etag(current), _etag(current).removeprefix("W/")):
+        if wanted and wanted.strip() not in (current.etag, current.etag.removeprefix("W/")):
             return operation_outcome(
-                412, f"The resource changed: its version is {current.meta.versionId}."
+                412, f"The resource changed: its version is {current.version_id}."
             )
         data = _body(request)
         if self.resource_type == "Patient":
@@ -327,7 +324,7 @@ class PatientEverythingView(FhirView):
             patient=str(patient.id),
             details={"count": len(entries)},
         )
-        return fhir_json(bundle(request, entries))
+        return bundle_response(request, entries)
 
 
 # --- Bulk Data export ------------------------------------------------------------------------
