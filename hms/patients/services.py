@@ -294,6 +294,13 @@ def patient_identifier_remove(*, actor: User, identifier: PatientIdentifier) -> 
             details={"system": identifier.system, "value": identifier.value},
         )
         identifier.delete()
+        _new_version(patient.pk)
+
+
+def _new_version(*patient_ids) -> None:
+    """A record whose identifiers changed is a new version of it (FHIR's versionId and ETag
+    come from `updated_at`), though none of its own columns did."""
+    Patient.objects.filter(pk__in=patient_ids).update(updated_at=timezone.now())
 
 
 def _lock_pair(first_id, second_id) -> dict:
@@ -338,9 +345,8 @@ def patient_merge(
             Patient.objects.filter(pk=duplicate.pk).update(user=None)
             Patient.objects.filter(pk=survivor.pk).update(user_id=account_id)
             merge.record_moved(PORTAL_ACCOUNT_LABEL, [account_id])
-        Patient.objects.filter(pk=duplicate.pk).update(
-            merged_into=survivor, updated_at=timezone.now()
-        )
+        Patient.objects.filter(pk=duplicate.pk).update(merged_into=survivor)
+        _new_version(survivor.pk, duplicate.pk)
         # A merged record drops out of name search: it has no name tokens while merged.
         PatientNameToken.objects.filter(patient=duplicate).delete()
         emit(
@@ -400,7 +406,8 @@ def patient_unmerge(*, actor: User, merge: PatientMerge) -> PatientMerge:
         if accounts and str(survivor.user_id) == accounts[0]:
             Patient.objects.filter(pk=survivor.pk).update(user=None)
             Patient.objects.filter(pk=duplicate.pk).update(user_id=survivor.user_id)
-        Patient.objects.filter(pk=duplicate.pk).update(merged_into=None, updated_at=timezone.now())
+        Patient.objects.filter(pk=duplicate.pk).update(merged_into=None)
+        _new_version(survivor.pk, duplicate.pk)
         _index_name(duplicate)
         merge.undone_at = timezone.now()
         merge.undone_by = actor

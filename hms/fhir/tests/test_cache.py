@@ -76,11 +76,13 @@ def test_a_removed_identifier_is_gone_at_once_though_the_row_did_not_change(clie
         patient=patient, system=IdentifierSystem.NATIONAL_ID, value="AB123"
     )
     url = f"{BASE}/Patient/{patient.pk}"
-    values = [i["value"] for i in json.loads(client.get(url, **token).content)["identifier"]]
-    assert "AB123" in values
+    first = client.get(url, **token)
+    assert "AB123" in [i["value"] for i in json.loads(first.content)["identifier"]]
     patient_identifier_remove(actor=user, identifier=extra)
-    values = [i["value"] for i in json.loads(client.get(url, **token).content)["identifier"]]
-    assert "AB123" not in values
+    second = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"], **token)
+    assert second.status_code == 200  # a new version: a client's copy is not "not modified"
+    assert second["ETag"] != first["ETag"]
+    assert "AB123" not in [i["value"] for i in json.loads(second.content)["identifier"]]
 
 
 def test_a_patient_is_built_once_until_it_changes(client, clerk, builds):
