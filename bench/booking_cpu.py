@@ -11,7 +11,8 @@ the ratios to the bare page, and the queries of one booking and of one collision
 
 Usage: .venv/bin/python bench/booking_cpu.py [--rounds 5] [--per-round 100] [--profile FILE]
 Needs PostgreSQL at BENCH_PG (default postgres://postgres@127.0.0.1:5432); --sqlite uses a
-temporary SQLite file instead. --profile writes cProfile statistics of the bookings to FILE.
+temporary SQLite file instead. --profile FILE writes cProfile statistics (CPU time) of the
+bookings to FILE.booking and of the collisions to FILE.collision.
 """
 
 import argparse
@@ -89,7 +90,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--per-round", type=int, default=100)
     parser.add_argument("--sqlite", action="store_true")
-    parser.add_argument("--profile", help="write cProfile statistics of the bookings here")
+    parser.add_argument("--profile", help="write cProfile statistics to FILE.booking, .collision")
     parser.add_argument("--show-queries", action="store_true")
     args = parser.parse_args()
     configure(args.sqlite)
@@ -140,20 +141,27 @@ def main() -> None:
     collision_sql = queries_of(book, body(first[1], patients.pop()), 409)
 
     figures: dict[str, list[float]] = {"bare": [], "booking": [], "collision": []}
-    profiler = cProfile.Profile(time.process_time) if args.profile else None
+    profilers = {name: cProfile.Profile(time.process_time) for name in ("booking", "collision")}
+
+    def measured(name: str, requests: list, expect: int) -> float:
+        if not args.profile:
+            return cpu_ms(book, requests, expect)
+        profilers[name].enable()
+        try:
+            return cpu_ms(book, requests, expect)
+        finally:
+            profilers[name].disable()
+
     for n in range(args.rounds):
         batch = rest[n * args.per_round : (n + 1) * args.per_round]
         figures["bare"].append(cpu_ms(bare, [None] * args.per_round, 200))
         bookings = [body(slot, patients.pop()) for slot in batch]
-        if profiler:
-            profiler.enable()
-        figures["booking"].append(cpu_ms(book, bookings, 201))
-        if profiler:
-            profiler.disable()
+        figures["booking"].append(measured("booking", bookings, 201))
         collisions = [body(slot, patients.pop()) for slot in batch]
-        figures["collision"].append(cpu_ms(book, collisions, 409))
-    if profiler:
-        profiler.dump_stats(args.profile)
+        figures["collision"].append(measured("collision", collisions, 409))
+    if args.profile:
+        for name, profiler in profilers.items():
+            profiler.dump_stats(f"{args.profile}.{name}")
 
     bare_ms = statistics.median(figures["bare"])
     print(f"{args.rounds} rounds x {args.per_round} requests; median CPU ms per request:")

@@ -352,7 +352,9 @@ def appointment_book(
     _check_within_window(start)
     if patient.merged_into_id is not None or not patient.is_active:
         raise DomainError("This patient record was merged or closed.", code="patient_inactive")
-    schedule = Schedule.objects.filter(practitioner=practitioner, is_active=True).first()
+    schedule = slot_engine.schedule_for_booking(
+        practitioner_id=practitioner.pk, start=start, for_patient=patient
+    )
     if schedule is None:
         raise NotFound("This practitioner takes no appointments.", code="no_schedule")
     overbook = kind != BookingKind.REGULAR
@@ -370,8 +372,8 @@ def appointment_book(
     else:
         if start <= timezone.now():
             raise DomainError("That time has passed.", code="slot_in_past")
-        slot = slot_engine.slot_lookup(
-            practitioner_id=practitioner.pk,
+        slot = slot_engine.slot_at(
+            schedule,
             start=start,
             for_patient=patient,
             online_only=_is_patient_actor(actor),
@@ -395,7 +397,7 @@ def appointment_book(
             appointment = Appointment.objects.create(
                 patient=patient,
                 practitioner=practitioner,
-                department_id=schedule.department_id,
+                department=schedule.department,
                 service=service,
                 start=start,
                 end=end,
@@ -408,12 +410,13 @@ def appointment_book(
                 checked_in_at=timezone.now() if kind == BookingKind.WALK_IN else None,
                 status=S.CHECKED_IN if kind == BookingKind.WALK_IN else S.BOOKED,
             )
-            WaitlistEntry.objects.filter(
-                patient=patient, status__in=[WaitlistStatus.OFFERED, WaitlistStatus.WAITING]
-            ).filter(
-                Q(practitioner=practitioner)
-                | Q(practitioner__isnull=True, department_id=schedule.department_id)
-            ).update(status=WaitlistStatus.BOOKED, updated_at=timezone.now())
+            if schedule.waiting:  # the booking is what the patient waited for
+                WaitlistEntry.objects.filter(
+                    patient=patient, status__in=[WaitlistStatus.OFFERED, WaitlistStatus.WAITING]
+                ).filter(
+                    Q(practitioner=practitioner)
+                    | Q(practitioner__isnull=True, department_id=schedule.department_id)
+                ).update(status=WaitlistStatus.BOOKED, updated_at=timezone.now())
             audit_record(
                 action="appointment.book",
                 actor=actor,
@@ -441,8 +444,11 @@ def appointment_reschedule(
         raise Conflict("Only a booked appointment can be moved.", code="invalid_state")
     if _is_patient_actor(actor):
         _check_cutoff(appointment, "moved")
-    slot = slot_engine.slot_lookup(
-        practitioner_id=appointment.practitioner_id,
+    schedule = slot_engine.schedule_for_booking(
+        practitioner_id=appointment.practitioner_id, start=start, for_patient=appointment.patient
+    )
+    slot = schedule and slot_engine.slot_at(
+        schedule,
         start=start,
         for_patient=appointment.patient,
         online_only=_is_patient_actor(actor),

@@ -1,9 +1,13 @@
 import pytest
+from django.utils import timezone
+from rest_framework.serializers import ModelSerializer
 
 from hms.core.permissions import Role
-from hms.scheduling.models import Appointment
+from hms.scheduling import services
+from hms.scheduling.api import AppointmentOut
+from hms.scheduling.models import Appointment, BookingKind
 from hms.scheduling.tests.conftest import at
-from hms.scheduling.tests.factories import PatientFactory, PortalPatientFactory
+from hms.scheduling.tests.factories import PatientFactory, PortalPatientFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +42,22 @@ def test_booking_answers_201_then_409_slot_taken(client_for, doctor):
     second = client.post("/api/v1/appointments/", body, content_type="application/json")
     assert second.status_code == 409
     assert second.json()["error"]["code"] == "slot_taken"
+
+
+def test_the_appointment_json_built_directly_is_what_the_declared_fields_give(make_user, doctor):
+    clerk = make_user(Role.RECEPTIONIST)
+    booked = services.appointment_book(
+        actor=clerk, patient=PatientFactory(), practitioner=doctor, start=at(2, 10),
+        service=ServiceFactory(department=doctor.schedule.department), reason="Follow-up",
+    )  # fmt: skip
+    walk_in = services.appointment_book(
+        actor=make_user(Role.DOCTOR), patient=PatientFactory(middle_names="Ann"),
+        practitioner=doctor, start=timezone.now(), kind=BookingKind.WALK_IN,
+    )  # fmt: skip
+    for appointment in (booked, walk_in, Appointment.objects.get(pk=booked.pk)):
+        serializer = AppointmentOut(appointment)
+        assert serializer.data == ModelSerializer.to_representation(serializer, appointment)
+    assert walk_in.checked_in_at and booked.service_id  # both kinds of value were compared
 
 
 def test_a_patient_token_books_for_itself_without_naming_the_patient(client_for, doctor):
