@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_time
 
 from hms.accounts.models import User
 from hms.core.models import Department
@@ -246,7 +247,10 @@ LOOKUP_SPAN = timedelta(hours=12)  # the longest run of slots a booking may take
 def _booking_facts_sql() -> str:
     table = {
         model.__name__: connection.ops.quote_name(model._meta.db_table)
-        for model in (Appointment, Department, Schedule, ScheduleException, User, WaitlistEntry)
+        for model in (
+            *(Appointment, Department, Schedule, ScheduleException, User, WaitlistEntry),
+            WorkingHours,
+        )
     }
     end, released = connection.ops.quote_name("end"), ", ".join(["%s"] * len(RELEASED_STATUSES))
     return f"""
@@ -264,16 +268,19 @@ def _booking_facts_sql() -> str:
       EXISTS (SELECT 1 FROM {table["WaitlistEntry"]} w
         WHERE w.patient_id = %s AND w.status IN (%s, %s)
           AND (w.practitioner_id = s.practitioner_id
-               OR (w.practitioner_id IS NULL AND w.department_id = s.department_id)))
+               OR (w.practitioner_id IS NULL AND w.department_id = s.department_id))),
+      h.id, h.start_time, h.end_time, h.slot_minutes, h.break_start, h.break_end, h.location
     FROM {table["Schedule"]} s
       JOIN {table["Department"]} d ON d.id = s.department_id
       JOIN {table["User"]} u ON u.id = s.practitioner_id
+      LEFT JOIN {table["WorkingHours"]} h ON h.schedule_id = s.id AND h.weekday = %s
     WHERE s.practitioner_id = %s AND s.is_active = %s"""  # noqa: S608 (names from the models)
 
 
 def schedule_for_booking(*, practitioner_id: int, start: datetime, for_patient) -> Schedule | None:
     """The practitioner's active schedule (its department's name loaded) as a booking of
-    `for_patient` at `start` needs it, in one query. Its extra attributes: `taken`, an active
+    `for_patient` at `start` needs it, in one query. Its extra attributes: `day_hours`, its
+    working hours on the day of `start` (a run of slots never crosses midnight); `taken`, an active
     regular appointment already covers `start` (the usual collision, refused with no other
     query); `unusual`, an exception (leave, a holiday, an extra session) or another patient's
     waitlist hold lies within the look-up span, so `slot_at` takes the general path; `waiting`,
@@ -287,18 +294,21 @@ def schedule_for_booking(*, practitioner_id: int, start: datetime, for_patient) 
         getattr(for_patient, "pk", for_patient), connection
     )
     at, until, now = (moment(value, connection) for value in (start, end, timezone.now()))
+    weekday = timezone.localtime(start, local_zone()).weekday()
     params = [
         *(at, at, False, *RELEASED_STATUSES),
         *(until, at),
         *(WaitlistStatus.OFFERED, now, until, at, patient),
         *(patient, WaitlistStatus.OFFERED, WaitlistStatus.WAITING),
+        weekday,
         *(practitioner_id, True),
     ]
     with connection.cursor() as cursor:
         cursor.execute(_booking_facts_sql(), params)
-        row = cursor.fetchone()
-    if row is None:
+        rows = cursor.fetchall()  # one per working session that day (or one, without hours)
+    if not rows:
         return None
+    row = rows[0]
     schedule = Schedule.from_db(
         connection.alias,
         ["id", "practitioner_id", "department_id", "is_active", "bookable_online"],
@@ -306,9 +316,29 @@ def schedule_for_booking(*, practitioner_id: int, start: datetime, for_patient) 
     )
     schedule.department = Department.from_db(connection.alias, ["id", "name"], [row[2], row[5]])
     schedule.practitioner_active, schedule.taken, schedule.unusual, schedule.waiting = (
-        bool(value) for value in row[6:]
+        bool(value) for value in row[6:10]
     )
+    schedule.day_hours = [
+        WorkingHours(
+            id=session[0],
+            schedule_id=schedule.pk,
+            weekday=weekday,
+            start_time=_time(session[1]),
+            end_time=_time(session[2]),
+            slot_minutes=session[3],
+            break_start=_time(session[4]),
+            break_end=_time(session[5]),
+            location=session[6],
+        )
+        for session in (row[10:] for row in rows)
+        if session[0] is not None
+    ]
     return schedule
+
+
+def _time(value) -> time | None:
+    """A time of day as the database returns it (SQLite: text)."""
+    return parse_time(value) if isinstance(value, str) else value
 
 
 def slot_at(
@@ -319,8 +349,8 @@ def slot_at(
     online_only: bool = False,
     minutes: int | None = None,
 ) -> Slot | None:
-    """`slot_lookup` for a schedule from `schedule_for_booking`: one query (its working hours),
-    none when `start` is taken. Appointments overlapping the rest of the slot (or run) are left
+    """`slot_lookup` for a schedule from `schedule_for_booking`, with no query of its own (but
+    when something unusual is near). Appointments overlapping the rest of the slot (or run) are left
     to the database, which refuses the booking (see migration 0002) as it refuses a race."""
     if schedule.taken or not schedule.practitioner_active:
         return None
@@ -334,8 +364,7 @@ def slot_at(
             online_only=online_only,
             minutes=minutes,
         )
-    hours = WorkingHours.objects.filter(schedule_id=schedule.pk)
-    slots = working_slots(schedule, hours, [], start, start + LOOKUP_SPAN)
+    slots = working_slots(schedule, schedule.day_hours, [], start, start + LOOKUP_SPAN)
     first = next((n for n, slot in enumerate(slots) if slot.start == start), None)
     if first is None or not minutes:
         return None if first is None else slots[first]
