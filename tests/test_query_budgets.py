@@ -71,21 +71,21 @@ def book(make_user):
     return book
 
 
-def test_a_booking_through_the_api_runs_9_queries(book):
-    # token with its user, practitioner, patient, audit of the read, the schedule with its
+def test_a_booking_through_the_api_runs_8_queries(book):
+    # token with its user, patient, audit of the read, the schedule with its practitioner, its
     # working hours that day and what the time needs (one statement); then the patient's lock,
     # the appointment, its audit row and its outbox event
     patient = PatientFactory()
-    with exactly(9):
+    with exactly(8):
         assert book(patient=patient).status_code == 201
 
 
-def test_a_booking_of_a_taken_time_is_refused_after_5_queries(book):
-    # token with its user, practitioner, patient, audit of the read, the schedule (which says
-    # the time is taken)
+def test_a_booking_of_a_taken_time_is_refused_after_4_queries(book):
+    # token with its user, patient, audit of the read, the schedule (which says the time is
+    # taken)
     assert book().status_code == 201
     patient = PatientFactory()
-    with exactly(5):
+    with exactly(4):
         assert book(patient=patient).status_code == 409
 
 

@@ -289,7 +289,8 @@ def _check_within_window(start: datetime) -> None:
 def appointment_book_as(
     *,
     actor: User,
-    practitioner,
+    practitioner: User | None = None,
+    practitioner_id: int | None = None,
     start: datetime,
     patient: Patient | None = None,
     patient_id=None,
@@ -301,7 +302,8 @@ def appointment_book_as(
     """The one booking entry point of pages, the API and the assistant. A portal patient books
     for their own record only (naming another is NotFound) and always through the portal
     channel; staff name the patient (`patient`, or `patient_id`: an access-checked, audited read)
-    and the channel they use. Then `appointment_book`'s rules apply."""
+    and the channel they use. The practitioner is a User, or the id of a doctor (read with the
+    schedule). Then `appointment_book`'s rules apply."""
     if _is_patient_actor(actor):
         own = patient_of_user(actor)
         if own is None:
@@ -322,6 +324,7 @@ def appointment_book_as(
         actor=actor,
         patient=patient,
         practitioner=practitioner,
+        practitioner_id=practitioner_id,
         start=start,
         service=service,
         reason=reason,
@@ -330,11 +333,34 @@ def appointment_book_as(
     )
 
 
+def _schedule_to_book(
+    practitioner: User | None, practitioner_id: int | None, start: datetime, patient: Patient
+) -> Schedule:
+    """The schedule (see `slots.schedule_for_booking`) of the practitioner, given as a User, or
+    as an id that must name a doctor (the id's own query runs only when the schedule is not
+    found, to tell a wrong id from a doctor who takes no appointments)."""
+    named = practitioner.pk if practitioner is not None else practitioner_id
+    schedule = slot_engine.schedule_for_booking(
+        practitioner_id=named, start=start, for_patient=patient
+    )
+    if practitioner is None and (
+        schedule.practitioner.role != Role.DOCTOR
+        if schedule is not None
+        else not User.objects.filter(pk=named, role=Role.DOCTOR).exists()
+    ):
+        message = "No such practitioner."
+        raise DomainError(message, code="invalid", fields={"practitioner": message})
+    if schedule is None:
+        raise NotFound("This practitioner takes no appointments.", code="no_schedule")
+    return schedule
+
+
 def appointment_book(
     *,
     actor: User,
     patient,
-    practitioner,
+    practitioner: User | None = None,
+    practitioner_id: int | None = None,
     start: datetime,
     service: Service | None = None,
     reason: str = "",
@@ -352,11 +378,8 @@ def appointment_book(
     _check_within_window(start)
     if patient.merged_into_id is not None or not patient.is_active:
         raise DomainError("This patient record was merged or closed.", code="patient_inactive")
-    schedule = slot_engine.schedule_for_booking(
-        practitioner_id=practitioner.pk, start=start, for_patient=patient
-    )
-    if schedule is None:
-        raise NotFound("This practitioner takes no appointments.", code="no_schedule")
+    schedule = _schedule_to_book(practitioner, practitioner_id, start, patient)
+    practitioner = practitioner or schedule.practitioner
     overbook = kind != BookingKind.REGULAR
     if overbook:
         walk_in = kind == BookingKind.WALK_IN

@@ -255,7 +255,7 @@ def _booking_facts_sql() -> str:
     end, released = connection.ops.quote_name("end"), ", ".join(["%s"] * len(RELEASED_STATUSES))
     return f"""
     SELECT s.id, s.practitioner_id, s.department_id, s.is_active, s.bookable_online, d.name,
-      u.is_active,
+      u.given_name, u.family_name, u.role, u.is_active,
       EXISTS (SELECT 1 FROM {table["Appointment"]} a
         WHERE a.practitioner_id = s.practitioner_id AND a.start <= %s AND a.{end} > %s
           AND a.overbooked = %s AND a.status NOT IN ({released})),
@@ -278,13 +278,14 @@ def _booking_facts_sql() -> str:
 
 
 def schedule_for_booking(*, practitioner_id: int, start: datetime, for_patient) -> Schedule | None:
-    """The practitioner's active schedule (its department's name loaded) as a booking of
+    """The practitioner's active schedule (its department's name and its practitioner's name,
+    role and state loaded) as a booking of
     `for_patient` at `start` needs it, in one query. Its extra attributes: `day_hours`, its
     working hours on the day of `start` (a run of slots never crosses midnight); `taken`, an active
     regular appointment already covers `start` (the usual collision, refused with no other
     query); `unusual`, an exception (leave, a holiday, an extra session) or another patient's
     waitlist hold lies within the look-up span, so `slot_at` takes the general path; `waiting`,
-    the patient waits on the waitlist for this practitioner or department; `practitioner_active`.
+    the patient waits on the waitlist for this practitioner or department.
 
     Plain SQL on purpose: it runs on every booking and collision of a storm, and the ORM took
     ten times longer to compile it (four correlated subqueries) than the database to answer."""
@@ -315,9 +316,12 @@ def schedule_for_booking(*, practitioner_id: int, start: datetime, for_patient) 
         [*row[:3], bool(row[3]), bool(row[4])],
     )
     schedule.department = Department.from_db(connection.alias, ["id", "name"], [row[2], row[5]])
-    schedule.practitioner_active, schedule.taken, schedule.unusual, schedule.waiting = (
-        bool(value) for value in row[6:10]
+    schedule.practitioner = User.from_db(
+        connection.alias,
+        ["id", "given_name", "family_name", "role", "is_active"],
+        [row[1], *row[6:9], bool(row[9])],
     )
+    schedule.taken, schedule.unusual, schedule.waiting = (bool(value) for value in row[10:13])
     schedule.day_hours = [
         WorkingHours(
             id=session[0],
@@ -330,7 +334,7 @@ def schedule_for_booking(*, practitioner_id: int, start: datetime, for_patient) 
             break_end=_time(session[5]),
             location=session[6],
         )
-        for session in (row[10:] for row in rows)
+        for session in (row[13:] for row in rows)
         if session[0] is not None
     ]
     return schedule
@@ -352,7 +356,7 @@ def slot_at(
     """`slot_lookup` for a schedule from `schedule_for_booking`, with no query of its own (but
     when something unusual is near). Appointments overlapping the rest of the slot (or run) are left
     to the database, which refuses the booking (see migration 0002) as it refuses a race."""
-    if schedule.taken or not schedule.practitioner_active:
+    if schedule.taken or not schedule.practitioner.is_active:
         return None
     if online_only and not schedule.bookable_online:
         return None
