@@ -317,8 +317,8 @@ class AppointmentOut(serializers.ModelSerializer):
         ]
 
     def to_representation(self, instance: Appointment) -> dict:
-        """What the declared fields give (a test holds the two equal), built directly: DRF's
-        walk through generated fields took a third of a booking's own time in the API."""
+        """What the declared fields give (a test holds the two equal), built directly: DRF
+        generated and walked the fields again for every answer, about 0.5 ms of a booking's."""
         moment, service = _MOMENT.to_representation, instance.service_id
         checked_in = instance.checked_in_at
         return {

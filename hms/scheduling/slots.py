@@ -278,14 +278,14 @@ def _booking_facts_sql() -> str:
 
 
 def schedule_for_booking(*, practitioner_id: int, start: datetime, for_patient) -> Schedule | None:
-    """The practitioner's active schedule (its department's name and its practitioner's name,
-    role and state loaded) as a booking of
-    `for_patient` at `start` needs it, in one query. Its extra attributes: `day_hours`, its
-    working hours on the day of `start` (a run of slots never crosses midnight); `taken`, an active
-    regular appointment already covers `start` (the usual collision, refused with no other
-    query); `unusual`, an exception (leave, a holiday, an extra session) or another patient's
-    waitlist hold lies within the look-up span, so `slot_at` takes the general path; `waiting`,
-    the patient waits on the waitlist for this practitioner or department.
+    """The practitioner's active schedule as a booking of `for_patient` at `start` needs it, in
+    one query: with its department's name, its practitioner (name, role, state) and these:
+    `day_hours`, its working hours on the day of `start` (a run of slots never crosses
+    midnight); `taken`, an active regular appointment already covers `start` (the usual
+    collision, refused with no other query); `unusual`, an exception (leave, a holiday, an extra
+    session) or another patient's waitlist hold lies within the look-up span, so `slot_at` takes
+    the general path; `waiting`, the patient waits on the waitlist for this practitioner or
+    department.
 
     Plain SQL on purpose: it runs on every booking and collision of a storm, and the ORM took
     ten times longer to compile it (four correlated subqueries) than the database to answer."""
@@ -353,9 +353,9 @@ def slot_at(
     online_only: bool = False,
     minutes: int | None = None,
 ) -> Slot | None:
-    """`slot_lookup` for a schedule from `schedule_for_booking`, with no query of its own (but
-    when something unusual is near). Appointments overlapping the rest of the slot (or run) are left
-    to the database, which refuses the booking (see migration 0002) as it refuses a race."""
+    """`slot_lookup` for a schedule from `schedule_for_booking`, with no query of its own unless
+    something unusual is near. An appointment overlapping the slot (or run) after its start is
+    left to the database, which refuses the booking (see migration 0002) as it refuses a race."""
     if schedule.taken or not schedule.practitioner.is_active:
         return None
     if online_only and not schedule.bookable_online:
