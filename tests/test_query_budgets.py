@@ -13,10 +13,12 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from hms.accounts.models import User
+from hms.accounts.services import api_token_issue
 from hms.clinical.tests.factories import (
     AllergyFactory,
     EncounterFactory,
@@ -27,6 +29,7 @@ from hms.clinical.tests.factories import (
 from hms.core.permissions import Role
 from hms.patients.tests.factories import PatientFactory
 from hms.scheduling.models import Appointment, AppointmentStatus
+from hms.scheduling.tests.conftest import at
 from hms.scheduling.tests.factories import PortalPatientFactory, weekly_schedule
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +52,41 @@ def test_the_budget_counts_statements_but_not_transaction_control():
     with pytest.raises(AssertionError, match="2 queries, budget 1"), exactly(1):
         User.objects.count()
         User.objects.exists()
+
+
+@pytest.fixture
+def book(make_user):
+    """Books a new patient at 10:00 the day after tomorrow through the API with a receptionist's
+    token (after a first booking at 09:00, so the token's once-a-minute use stamp is written)."""
+    doctor = weekly_schedule().practitioner
+    secret, _ = api_token_issue(user=make_user(Role.RECEPTIONIST))
+    client = Client(headers={"Authorization": f"Bearer {secret}"})
+
+    def book(hour: int = 10, patient=None):
+        body = {"patient": str((patient or PatientFactory()).pk),
+                "practitioner": str(doctor.pk), "start": at(2, hour).isoformat()}  # fmt: skip
+        return client.post("/api/v1/appointments/", body, content_type="application/json")
+
+    assert book(9).status_code == 201
+    return book
+
+
+def test_a_booking_through_the_api_runs_8_queries(book):
+    # token with its user, patient, audit of the read, the schedule with its practitioner, its
+    # working hours that day and what the time needs (one statement); then the patient's lock,
+    # the appointment, its audit row and its outbox event
+    patient = PatientFactory()
+    with exactly(8):
+        assert book(patient=patient).status_code == 201
+
+
+def test_a_booking_of_a_taken_time_is_refused_after_4_queries(book):
+    # token with its user, patient, audit of the read, the schedule (which says the time is
+    # taken)
+    assert book().status_code == 201
+    patient = PatientFactory()
+    with exactly(4):
+        assert book(patient=patient).status_code == 409
 
 
 def _appointments(schedule, patient, count: int) -> None:

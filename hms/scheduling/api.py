@@ -316,6 +316,38 @@ class AppointmentOut(serializers.ModelSerializer):
             "checked_in_at",
         ]
 
+    def to_representation(self, instance: Appointment) -> dict:
+        """What the declared fields give (a test holds the two equal), built directly: DRF
+        generated and walked the fields again for every answer, about 0.5 ms of a booking's."""
+        moment, service = _MOMENT.to_representation, instance.service_id
+        checked_in = instance.checked_in_at
+        return {
+            "id": str(instance.pk),
+            "patient": str(instance.patient_id),
+            "patient_name": instance.patient.full_name,
+            "mrn": instance.patient.mrn,
+            "practitioner": str(instance.practitioner_id),
+            "practitioner_name": instance.practitioner.full_name,
+            "department": str(instance.department_id),
+            "department_name": instance.department.name,
+            "service": None if service is None else str(service),
+            "start": moment(instance.start),
+            "end": moment(instance.end),
+            "location": instance.location,
+            "status": str(instance.status),
+            "fhir_status": instance.fhir_status,
+            "kind": str(instance.kind),
+            "overbooked": instance.overbooked,
+            "channel": str(instance.channel),
+            "reason": instance.reason,
+            "cancel_reason": instance.cancel_reason,
+            "needs_rebooking": instance.needs_rebooking,
+            "checked_in_at": None if checked_in is None else moment(checked_in),
+        }
+
+
+_MOMENT = serializers.DateTimeField()
+
 
 class RebookingOut(serializers.Serializer):
     needs_rebooking = AppointmentOut(many=True)
@@ -454,24 +486,16 @@ class AppointmentViewSet(viewsets.ViewSet):
         body = BookIn(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        practitioner = User.objects.filter(
-            pk=_int_or_none(data["practitioner"], "practitioner"), role=Role.DOCTOR
-        ).first()
-        if practitioner is None:
-            raise ValidationError({"practitioner": "No such practitioner."})
         appointment = services.appointment_book_as(
             actor=request.user,
             patient_id=data.get("patient"),
-            practitioner=practitioner,
+            practitioner_id=_int_or_none(data["practitioner"], "practitioner"),
             start=data["start"],
             service=_service_from(data.get("service")),
             reason=data.get("reason", ""),
             kind=data["kind"],
             channel=BookingChannel.API,
-        )
-        appointment = Appointment.objects.select_related(
-            "patient", "practitioner", "department"
-        ).get(pk=appointment.pk)
+        )  # it holds its patient, practitioner and department: the answer needs no query
         return Response(AppointmentOut(appointment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=RescheduleIn, responses=AppointmentOut)

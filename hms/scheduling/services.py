@@ -289,7 +289,8 @@ def _check_within_window(start: datetime) -> None:
 def appointment_book_as(
     *,
     actor: User,
-    practitioner,
+    practitioner: User | None = None,
+    practitioner_id: int | None = None,
     start: datetime,
     patient: Patient | None = None,
     patient_id=None,
@@ -301,7 +302,8 @@ def appointment_book_as(
     """The one booking entry point of pages, the API and the assistant. A portal patient books
     for their own record only (naming another is NotFound) and always through the portal
     channel; staff name the patient (`patient`, or `patient_id`: an access-checked, audited read)
-    and the channel they use. Then `appointment_book`'s rules apply."""
+    and the channel they use. The practitioner is a User, or the id of a doctor (read with the
+    schedule). Then `appointment_book`'s rules apply."""
     if _is_patient_actor(actor):
         own = patient_of_user(actor)
         if own is None:
@@ -322,6 +324,7 @@ def appointment_book_as(
         actor=actor,
         patient=patient,
         practitioner=practitioner,
+        practitioner_id=practitioner_id,
         start=start,
         service=service,
         reason=reason,
@@ -330,11 +333,34 @@ def appointment_book_as(
     )
 
 
+def _schedule_to_book(
+    practitioner: User | None, practitioner_id: int | None, start: datetime, patient: Patient
+) -> Schedule:
+    """The schedule (see `slots.schedule_for_booking`) of the practitioner, given as a User, or
+    as an id that must name a doctor (the id's own query runs only when the schedule is not
+    found, to tell a wrong id from a doctor who takes no appointments)."""
+    named = practitioner.pk if practitioner is not None else practitioner_id
+    schedule = slot_engine.schedule_for_booking(
+        practitioner_id=named, start=start, for_patient=patient
+    )
+    if practitioner is None and (
+        schedule.practitioner.role != Role.DOCTOR
+        if schedule is not None
+        else not User.objects.filter(pk=named, role=Role.DOCTOR).exists()
+    ):
+        message = "No such practitioner."
+        raise DomainError(message, code="invalid", fields={"practitioner": message})
+    if schedule is None:
+        raise NotFound("This practitioner takes no appointments.", code="no_schedule")
+    return schedule
+
+
 def appointment_book(
     *,
     actor: User,
     patient,
-    practitioner,
+    practitioner: User | None = None,
+    practitioner_id: int | None = None,
     start: datetime,
     service: Service | None = None,
     reason: str = "",
@@ -352,9 +378,8 @@ def appointment_book(
     _check_within_window(start)
     if patient.merged_into_id is not None or not patient.is_active:
         raise DomainError("This patient record was merged or closed.", code="patient_inactive")
-    schedule = Schedule.objects.filter(practitioner=practitioner, is_active=True).first()
-    if schedule is None:
-        raise NotFound("This practitioner takes no appointments.", code="no_schedule")
+    schedule = _schedule_to_book(practitioner, practitioner_id, start, patient)
+    practitioner = practitioner or schedule.practitioner
     overbook = kind != BookingKind.REGULAR
     if overbook:
         walk_in = kind == BookingKind.WALK_IN
@@ -370,8 +395,8 @@ def appointment_book(
     else:
         if start <= timezone.now():
             raise DomainError("That time has passed.", code="slot_in_past")
-        slot = slot_engine.slot_lookup(
-            practitioner_id=practitioner.pk,
+        slot = slot_engine.slot_at(
+            schedule,
             start=start,
             for_patient=patient,
             online_only=_is_patient_actor(actor),
@@ -395,7 +420,7 @@ def appointment_book(
             appointment = Appointment.objects.create(
                 patient=patient,
                 practitioner=practitioner,
-                department_id=schedule.department_id,
+                department=schedule.department,
                 service=service,
                 start=start,
                 end=end,
@@ -408,12 +433,13 @@ def appointment_book(
                 checked_in_at=timezone.now() if kind == BookingKind.WALK_IN else None,
                 status=S.CHECKED_IN if kind == BookingKind.WALK_IN else S.BOOKED,
             )
-            WaitlistEntry.objects.filter(
-                patient=patient, status__in=[WaitlistStatus.OFFERED, WaitlistStatus.WAITING]
-            ).filter(
-                Q(practitioner=practitioner)
-                | Q(practitioner__isnull=True, department_id=schedule.department_id)
-            ).update(status=WaitlistStatus.BOOKED, updated_at=timezone.now())
+            if schedule.waiting:  # the booking is what the patient waited for
+                WaitlistEntry.objects.filter(
+                    patient=patient, status__in=[WaitlistStatus.OFFERED, WaitlistStatus.WAITING]
+                ).filter(
+                    Q(practitioner=practitioner)
+                    | Q(practitioner__isnull=True, department_id=schedule.department_id)
+                ).update(status=WaitlistStatus.BOOKED, updated_at=timezone.now())
             audit_record(
                 action="appointment.book",
                 actor=actor,
@@ -441,8 +467,11 @@ def appointment_reschedule(
         raise Conflict("Only a booked appointment can be moved.", code="invalid_state")
     if _is_patient_actor(actor):
         _check_cutoff(appointment, "moved")
-    slot = slot_engine.slot_lookup(
-        practitioner_id=appointment.practitioner_id,
+    schedule = slot_engine.schedule_for_booking(
+        practitioner_id=appointment.practitioner_id, start=start, for_patient=appointment.patient
+    )
+    slot = schedule and slot_engine.slot_at(
+        schedule,
         start=start,
         for_patient=appointment.patient,
         online_only=_is_patient_actor(actor),

@@ -1,9 +1,19 @@
 import pytest
+from django.utils import timezone
+from rest_framework.serializers import ModelSerializer
 
+from hms.accounts.models import User
 from hms.core.permissions import Role
-from hms.scheduling.models import Appointment
+from hms.scheduling import services
+from hms.scheduling.api import AppointmentOut
+from hms.scheduling.models import Appointment, BookingKind
 from hms.scheduling.tests.conftest import at
-from hms.scheduling.tests.factories import PatientFactory, PortalPatientFactory
+from hms.scheduling.tests.factories import (
+    PatientFactory,
+    PortalPatientFactory,
+    ServiceFactory,
+    weekly_schedule,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +48,47 @@ def test_booking_answers_201_then_409_slot_taken(client_for, doctor):
     second = client.post("/api/v1/appointments/", body, content_type="application/json")
     assert second.status_code == 409
     assert second.json()["error"]["code"] == "slot_taken"
+
+
+def test_booking_names_a_doctor_with_a_schedule_or_is_refused(client_for, doctor, make_user):
+    client = client_for(Role.RECEPTIONIST)
+    body = {"patient": str(PatientFactory().pk), "start": at(2, 10).isoformat()}
+    retired = weekly_schedule().practitioner
+    User.objects.filter(pk=retired.pk).update(is_active=False)
+    for practitioner, status, code in [
+        (make_user(Role.NURSE), 400, "invalid"),
+        (make_user(Role.DOCTOR), 404, "no_schedule"),
+        (retired, 409, "slot_taken"),
+    ]:
+        response = client.post(
+            "/api/v1/appointments/", {**body, "practitioner": str(practitioner.pk)},
+            content_type="application/json",
+        )  # fmt: skip
+        assert response.status_code == status, practitioner.role
+        assert response.json()["error"]["code"] == code
+    unknown = {**body, "practitioner": "999999"}
+    response = client.post("/api/v1/appointments/", unknown, content_type="application/json")
+    assert response.json()["error"]["fields"] == {"practitioner": "No such practitioner."}
+    ok = client.post("/api/v1/appointments/", {**body, "practitioner": str(doctor.pk)},
+                     content_type="application/json")  # fmt: skip
+    assert ok.status_code == 201
+    assert ok.json()["practitioner_name"] == doctor.full_name
+
+
+def test_the_appointment_json_built_directly_is_what_the_declared_fields_give(make_user, doctor):
+    clerk = make_user(Role.RECEPTIONIST)
+    booked = services.appointment_book(
+        actor=clerk, patient=PatientFactory(), practitioner=doctor, start=at(2, 10),
+        service=ServiceFactory(department=doctor.schedule.department), reason="Follow-up",
+    )  # fmt: skip
+    walk_in = services.appointment_book(
+        actor=make_user(Role.DOCTOR), patient=PatientFactory(middle_names="Ann"),
+        practitioner=doctor, start=timezone.now(), kind=BookingKind.WALK_IN,
+    )  # fmt: skip
+    for appointment in (booked, walk_in, Appointment.objects.get(pk=booked.pk)):
+        serializer = AppointmentOut(appointment)
+        assert serializer.data == ModelSerializer.to_representation(serializer, appointment)
+    assert walk_in.checked_in_at and booked.service_id  # both kinds of value were compared
 
 
 def test_a_patient_token_books_for_itself_without_naming_the_patient(client_for, doctor):

@@ -400,3 +400,27 @@ def test_a_role_that_may_not_book_is_refused_before_the_patient_is_read(make_use
             start=at(2, 10),
         )
     assert not AuditEvent.objects.filter(action="patient.view").exists()
+
+
+def test_a_refused_booking_still_leaves_its_read_of_the_patient_and_nothing_else(make_user, doctor):
+    clerk, patient = make_user(Role.RECEPTIONIST), PatientFactory()
+    elsewhere = weekly_schedule().practitioner
+    services.appointment_book(actor=clerk, patient=patient, practitioner=elsewhere, start=at(2, 10))
+    services.appointment_book(actor=clerk, patient=PatientFactory(), practitioner=doctor,
+                              start=at(2, 11))  # fmt: skip
+    refusals = [
+        (str(patient.pk), at(2, 10), "patient_busy"),  # refused by the database
+        (str(patient.pk), at(2, 11), "slot_taken"),  # refused before writing
+        ("6f1d1a3e-0000-4000-8000-000000000000", at(2, 12), "not_found"),  # no such patient
+    ]
+    for patient_id, start, code in refusals:
+        with pytest.raises(DomainError) as refused:
+            services.appointment_book_as(
+                actor=clerk, patient_id=patient_id, practitioner=doctor, start=start
+            )
+        assert refused.value.code == code
+    rows = AuditEvent.objects.filter(actor=clerk).exclude(action="appointment.book")
+    assert list(rows.order_by("id").values_list("action", flat=True)) == [
+        "patient.view", "patient.view", "patient.view_denied",
+    ]  # fmt: skip
+    assert Appointment.objects.filter(practitioner=doctor).count() == 1

@@ -1,0 +1,96 @@
+"""The booking's one-statement slot look-up (`schedule_for_booking` + `slot_at`) agrees with the
+general one (`slot_lookup`, through `free_slots`), start by start over a busy day."""
+
+from datetime import time, timedelta
+
+import pytest
+from django.utils import timezone
+
+from hms.scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    BookingKind,
+    ExceptionKind,
+    ScheduleException,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+from hms.scheduling.slots import schedule_for_booking, slot_at, slot_lookup
+from hms.scheduling.tests.conftest import at
+from hms.scheduling.tests.factories import PatientFactory, WorkingHoursFactory, weekly_schedule
+
+pytestmark = pytest.mark.django_db
+
+
+def _appointment(schedule, start, minutes=15, **fields):
+    return Appointment.objects.create(
+        patient=PatientFactory(),
+        practitioner=schedule.practitioner,
+        department=schedule.department,
+        start=start,
+        end=start + timedelta(minutes=minutes),
+        **fields,
+    )
+
+
+def _compare(schedule, patient, minutes=None) -> int:
+    """Every 5-minute start from 08:30 to 17:30 on day 2: the same slot, or (only) one the
+    database would refuse because an active appointment overlaps it after its start (one that
+    covers the start is seen at once). Returns how many slots were found."""
+    found = 0
+    for step in range(12 * 9):
+        start = at(2, 8, 30) + timedelta(minutes=5 * step)
+        general = slot_lookup(
+            practitioner_id=schedule.practitioner_id, start=start, for_patient=patient,
+            minutes=minutes,
+        )  # fmt: skip
+        facts = schedule_for_booking(
+            practitioner_id=schedule.practitioner_id, start=start, for_patient=patient
+        )
+        quick = slot_at(facts, start=start, for_patient=patient, minutes=minutes)
+        if general is not None:
+            assert quick == general, start
+            found += 1
+        elif quick is not None:
+            overlapping = Appointment.objects.filter(
+                practitioner=schedule.practitioner, start__lt=quick.end, end__gt=quick.start,
+                overbooked=False, status=AppointmentStatus.BOOKED,
+            )  # fmt: skip
+            assert overlapping.exists(), start
+            assert not overlapping.filter(start__lte=start).exists(), start
+    return found
+
+
+@pytest.mark.parametrize("minutes", [None, 30])
+def test_the_quick_look_up_finds_the_slots_the_general_one_finds(minutes):
+    schedule = weekly_schedule(start=time(9), end=time(12))
+    day = at(2, 0).weekday()
+    WorkingHoursFactory(
+        schedule=schedule, weekday=day, start_time=time(13), end_time=time(17), slot_minutes=20,
+        break_start=time(15), break_end=time(15, 30),
+    )  # fmt: skip
+    _appointment(schedule, at(2, 9, 30), minutes=30)
+    _appointment(schedule, at(2, 10, 5))  # off the grid: refused by the database, not found
+    _appointment(schedule, at(2, 11), status=AppointmentStatus.CANCELLED)
+    _appointment(schedule, at(2, 13, 20), overbooked=True, kind=BookingKind.URGENT)
+    patient = PatientFactory()
+    assert _compare(schedule, patient, minutes) > 10
+
+
+def test_an_exception_or_a_hold_nearby_sends_the_look_up_the_general_way():
+    schedule = weekly_schedule(start=time(9), end=time(12))
+    ScheduleException.objects.create(
+        schedule=schedule, kind=ExceptionKind.LEAVE, start=at(2, 10), end=at(2, 11)
+    )
+    held_for = PatientFactory()
+    WaitlistEntry.objects.create(
+        patient=held_for, department=schedule.department, status=WaitlistStatus.OFFERED,
+        offered_practitioner=schedule.practitioner, offered_start=at(2, 11),
+        offered_end=at(2, 11, 15), offer_expires_at=timezone.now() + timedelta(hours=1),
+    )  # fmt: skip
+    facts = schedule_for_booking(
+        practitioner_id=schedule.practitioner_id, start=at(2, 9), for_patient=held_for
+    )
+    assert facts.unusual
+    for patient in (held_for, PatientFactory()):
+        assert _compare(schedule, patient) == 12 - 4 - (patient != held_for)
