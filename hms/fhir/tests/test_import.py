@@ -16,9 +16,9 @@ pytestmark = pytest.mark.django_db
 SYNTHEA = settings.BASE_DIR.parent / "shared" / "data" / "synthea-10"
 
 
-def run(*paths) -> tuple[str, str]:
+def run(*args) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
-    call_command("import_fhir", *map(str, paths), stdout=out, stderr=err)
+    call_command("import_fhir", *map(str, args), stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 
@@ -162,3 +162,35 @@ def test_a_patient_is_written_whole_or_not_at_all(monkeypatch, tmp_path):
         run(path)
     assert Patient.objects.count() == before
     assert not Diagnosis.objects.filter(source_id="whole-c").exists()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_validating_in_worker_processes_skips_exactly_the_invalid_resources(
+    workers, monkeypatch, tmp_path
+):
+    """Resources are validated in chunks of whole patients (by a pool when asked): each error
+    comes back to its own resource, whatever the chunk."""
+    from hms.fhir import importer
+
+    monkeypatch.setattr(importer, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(importer, "BATCH_LEAST", 1)
+    lines = []
+    for n in range(6):
+        lines += [
+            {"resourceType": "Patient", "id": f"pool-{n}", "birthDate": "1970-01-01",
+             "name": [{"family": f"Pool{n}", "given": ["P"]}]},
+            {"resourceType": "Condition", "id": f"pool-c{n}",
+             "subject": {"reference": f"Patient/pool-{n}"}, "code": {"text": "Cough"},
+             "onsetDateTime": "not a date" if n % 2 else "2020-01-01"},
+        ]  # fmt: skip
+    lines.append({"resourceType": "Procedure", "id": "x", "status": "done"})
+    path = tmp_path / "pool.ndjson"
+    path.write_text("\n".join(json.dumps(line) for line in lines))
+    out, err = run(path, "--workers", workers)
+    assert "13/13" in err
+    assert "  Patient: 6" in out and "  Condition: 3\n" in out
+    assert "Condition: 3 (invalid FHIR" in out
+    assert "Procedure: 1 (the record has no procedures table yet)" in out
+    assert set(Diagnosis.objects.values_list("source_id", flat=True)) == {
+        "pool-c0", "pool-c2", "pool-c4",
+    }  # fmt: skip
