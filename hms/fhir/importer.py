@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import re
 import time
+import typing
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -85,6 +86,7 @@ class ImportSummary:
     imported: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)  # (resource type, reason) -> count
     seconds: float = 0.0
+    cpu: float = 0.0  # seconds of CPU, this process's and its validating processes'
     total: int = 0
     stages: dict = field(default_factory=dict)  # stage -> seconds
 
@@ -101,7 +103,10 @@ class ImportSummary:
         ] or ["  nothing"]
         if self.seconds:
             rate = self.total / self.seconds
-            out.append(f"{self.total} resources in {self.seconds:.2f} s ({rate:,.0f} resources/s)")
+            out.append(
+                f"{self.total} resources in {self.seconds:.2f} s ({rate:,.0f} resources/s), "
+                f"CPU {self.cpu:.2f} s"
+            )
             out.append("  " + ", ".join(f"{k} {v:.2f} s" for k, v in self.stages.items()))
         return out
 
@@ -229,9 +234,17 @@ def _validate_chunk(chunk: list[tuple[str, str]]) -> list[str | None]:
     return out
 
 
-def _warm_up() -> None:
+def _load_models() -> None:
+    """Import the stored types' models and the element types they hold, before any worker is
+    forked: the workers share them instead of each importing them (0.1 to 0.2 s each)."""
     for kind in STORED:
-        get_fhir_model_class(kind)
+        for model_field in get_fhir_model_class(kind).model_fields.values():
+            types = [model_field.annotation]
+            while types:
+                kind_of_element = types.pop()
+                if hasattr(kind_of_element, "get_model_klass"):
+                    kind_of_element.get_model_klass()
+                types += typing.get_args(kind_of_element)
 
 
 @contextmanager
@@ -239,6 +252,7 @@ def validators(workers: int, files: list[Path]):
     """A `map` that validates chunks: a pool of processes when there are several workers and
     enough to do, else this process. The pool starts before the files are read, so that its
     processes are forked from a small process and ready when the first chunk is."""
+    _load_models()
     size = sum(path.stat().st_size for path in files)
     if workers <= 1 or size < PARALLEL_FROM_BYTES:
         yield map
@@ -246,10 +260,16 @@ def validators(workers: int, files: list[Path]):
     # Forked workers touch no database connection: they only parse and validate text.
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     try:
-        pool.submit(_warm_up)  # forks the workers now
+        pool.submit(os.getpid)  # a first task forks the workers now
         yield pool.map
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def _cpu_seconds() -> float:
+    """CPU used by this process and its children that have ended (the pool's, once shut)."""
+    used = os.times()
+    return used.user + used.system + used.children_user + used.children_system
 
 
 def default_workers() -> int:
@@ -339,7 +359,7 @@ class FhirImporter:
     def run(self, paths: Iterable[str | Path]) -> ImportSummary:
         """Read, then validate and store patient by patient: while this process stores one
         patient's records, the pool validates the next patients'."""
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         files = input_files(paths)
         stages = dict.fromkeys(("read", "validate", "store"), 0.0)
         with _collector_paused(), validators(self.workers, files) as validate:
@@ -366,6 +386,7 @@ class FhirImporter:
             stages["store"] += time.perf_counter() - clock
         self.summary.stages = stages
         self.summary.seconds = time.perf_counter() - started
+        self.summary.cpu = _cpu_seconds() - cpu
         return self.summary
 
     def _keep_new(self, items: list[Item]) -> list[Item]:
