@@ -194,3 +194,32 @@ def test_validating_in_worker_processes_skips_exactly_the_invalid_resources(
     assert set(Diagnosis.objects.values_list("source_id", flat=True)) == {
         "pool-c0", "pool-c2", "pool-c4",
     }  # fmt: skip
+
+
+def test_bulk_insert_stores_what_django_would_and_refuses_what_the_database_refuses():
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    from hms.core.bulk import bulk_insert
+
+    run(SYNTHEA / "Patient.ndjson")
+    patient = Patient.objects.first()
+    odd = 'tab\there, line\nbreak, back\\slash, "quotes", \u00e9t\u00e9, NUL-free'
+    encounter = Encounter(
+        patient=patient, kind="outpatient", status="in_progress", reason=odd,
+        started_at=timezone.now(), source_id="bulk-1",
+    )  # fmt: skip
+    vitals = Vitals(
+        patient=patient, encounter=encounter, recorded_at=timezone.now(),
+        temperature_c=Decimal("37.9"), flags={"temperature_c": "high", "note": odd},
+    )  # fmt: skip
+    assert bulk_insert([encounter]) == 1 and bulk_insert([vitals]) == 1
+    stored = Vitals.objects.select_related("encounter").get(pk=vitals.pk)
+    assert stored.encounter.reason == odd and stored.encounter.ended_at is None
+    assert stored.temperature_c == Decimal("37.9") and stored.flags["note"] == odd
+    assert stored.units == vitals.units and stored.created_at is not None
+    again = Encounter(patient=patient, kind="outpatient", status="in_progress",
+                      started_at=timezone.now(), source_id="bulk-1")  # fmt: skip
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk_insert([again])
+    assert Encounter.objects.filter(source_id="bulk-1").count() == 1
