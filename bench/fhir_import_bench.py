@@ -2,7 +2,10 @@
 
 Imports the Synthea sample (../shared/data/synthea-10, 5,945 resources) into a fresh database
 with `manage.py import_fhir`, then imports it again (idempotent: nothing is added), and prints
-resources/s for both runs and the time of each stage (read, validate, store).
+resources/s for both runs and the time of each stage (read, validate, store). The machine may
+be shared: each run also gives the CPU the import used (its validating processes included) and
+the load average, and resources per CPU second, which the load changes much less (the
+database server's CPU is not counted).
 
 Usage: .venv/bin/python bench/fhir_import_bench.py [--database sqlite|postgres] [--runs 3]
 PostgreSQL at BENCH_PG (default postgres://postgres@127.0.0.1:5432), database hms_bench_fhir_import.
@@ -44,12 +47,14 @@ def manage(url: str, *args: str) -> str:
     return done.stdout
 
 
-def run_once(url: str, workers: str | None) -> tuple[float, str]:
+def run_once(url: str, workers: str | None) -> tuple[float, float, str]:
+    """Resources per second, resources per CPU second, and the stages' times."""
     extra = ["--workers", workers] if workers else []
     out = manage(url, "import_fhir", "--quiet", *extra, str(SAMPLE))
-    match = re.search(r"(\d+) resources in ([\d.]+) s", out)
+    match = re.search(r"(\d+) resources in ([\d.]+) s .*CPU ([\d.]+) s", out)
+    total, seconds, cpu = int(match[1]), float(match[2]), float(match[3])
     stages = out.strip().splitlines()[-1].strip()
-    return int(match.group(1)) / float(match.group(2)), stages
+    return total / seconds, total / cpu, stages
 
 
 def main() -> None:
@@ -66,10 +71,12 @@ def main() -> None:
         for n in range(args.runs):
             url = fresh_database(args.database, Path(scratch))
             manage(url, "migrate", "--noinput", "-v0")
-            rate, stages = run_once(url, args.workers)
+            rate, per_cpu, stages = run_once(url, args.workers)
             rates.append(rate)
-            print(f"run {n + 1}: {rate:,.0f} resources/s ({stages})")
-        again, stages = run_once(url, args.workers)
+            load = os.getloadavg()[0]
+            print(f"run {n + 1}: {rate:,.0f} resources/s ({stages}), "
+                  f"{per_cpu:,.0f} resources per CPU second, load {load:.1f}")  # fmt: skip
+        again, _, _ = run_once(url, args.workers)
     print(f"FHIR import ({args.database}): best {max(rates):,.0f} resources/s, "
           f"median {sorted(rates)[len(rates) // 2]:,.0f} resources/s over {args.runs} fresh runs; "
           f"second run (nothing new) {again:,.0f} resources/s")  # fmt: skip

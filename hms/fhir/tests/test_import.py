@@ -16,9 +16,9 @@ pytestmark = pytest.mark.django_db
 SYNTHEA = settings.BASE_DIR.parent / "shared" / "data" / "synthea-10"
 
 
-def run(*paths) -> tuple[str, str]:
+def run(*args) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
-    call_command("import_fhir", *map(str, paths), stdout=out, stderr=err)
+    call_command("import_fhir", *map(str, args), stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 
@@ -162,3 +162,64 @@ def test_a_patient_is_written_whole_or_not_at_all(monkeypatch, tmp_path):
         run(path)
     assert Patient.objects.count() == before
     assert not Diagnosis.objects.filter(source_id="whole-c").exists()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_validating_in_worker_processes_skips_exactly_the_invalid_resources(
+    workers, monkeypatch, tmp_path
+):
+    """Resources are validated in chunks of whole patients (by a pool when asked): each error
+    comes back to its own resource, whatever the chunk."""
+    from hms.fhir import importer
+
+    monkeypatch.setattr(importer, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(importer, "BATCH_LEAST", 1)
+    lines = []
+    for n in range(6):
+        lines += [
+            {"resourceType": "Patient", "id": f"pool-{n}", "birthDate": "1970-01-01",
+             "name": [{"family": f"Pool{n}", "given": ["P"]}]},
+            {"resourceType": "Condition", "id": f"pool-c{n}",
+             "subject": {"reference": f"Patient/pool-{n}"}, "code": {"text": "Cough"},
+             "onsetDateTime": "not a date" if n % 2 else "2020-01-01"},
+        ]  # fmt: skip
+    lines.append({"resourceType": "Procedure", "id": "x", "status": "done"})
+    path = tmp_path / "pool.ndjson"
+    path.write_text("\n".join(json.dumps(line) for line in lines))
+    out, err = run(path, "--workers", workers)
+    assert "13/13" in err
+    assert "  Patient: 6" in out and "  Condition: 3\n" in out
+    assert "Condition: 3 (invalid FHIR" in out
+    assert "Procedure: 1 (the record has no procedures table yet)" in out
+    assert set(Diagnosis.objects.values_list("source_id", flat=True)) == {
+        "pool-c0", "pool-c2", "pool-c4",
+    }  # fmt: skip
+
+
+def test_bulk_insert_stores_what_django_would_and_refuses_what_the_database_refuses():
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    from hms.core.bulk import bulk_insert
+
+    run(SYNTHEA / "Patient.ndjson")
+    patient = Patient.objects.first()
+    odd = 'tab\there, line\nbreak, back\\slash, "quotes", \u00e9t\u00e9, NUL-free'
+    encounter = Encounter(
+        patient=patient, kind="outpatient", status="in_progress", reason=odd,
+        started_at=timezone.now(), source_id="bulk-1",
+    )  # fmt: skip
+    vitals = Vitals(
+        patient=patient, encounter=encounter, recorded_at=timezone.now(),
+        temperature_c=Decimal("37.9"), flags={"temperature_c": "high", "note": odd},
+    )  # fmt: skip
+    assert bulk_insert([encounter]) == 1 and bulk_insert([vitals]) == 1
+    stored = Vitals.objects.select_related("encounter").get(pk=vitals.pk)
+    assert stored.encounter.reason == odd and stored.encounter.ended_at is None
+    assert stored.temperature_c == Decimal("37.9") and stored.flags["note"] == odd
+    assert stored.units == vitals.units and stored.created_at is not None
+    again = Encounter(patient=patient, kind="outpatient", status="in_progress",
+                      started_at=timezone.now(), source_id="bulk-1")  # fmt: skip
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk_insert([again])
+    assert Encounter.objects.filter(source_id="bulk-1").count() == 1
