@@ -28,6 +28,10 @@ from hms.scheduling.models import (
     WorkingHours,
 )
 
+# An appointment that holds its time: regular (an overbooked one sits on top of the slot grid)
+# and not released (cancelled, no-show).
+HOLDS_ITS_TIME = Q(overbooked=False) & ~Q(status__in=RELEASED_STATUSES)
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -144,11 +148,9 @@ def free_slots(
         hours[session.schedule_id].append(session)
     exceptions = list(_exceptions(ids, start, end))
     busy = defaultdict(list)
-    for practitioner_id, s, e in (
-        _holding_appointments(practitioners)
-        .filter(start__lt=end, end__gt=start)
-        .values_list("practitioner_id", "start", "end")
-    ):
+    for practitioner_id, s, e in Appointment.objects.filter(
+        HOLDS_ITS_TIME, practitioner_id__in=practitioners, start__lt=end, end__gt=start
+    ).values_list("practitioner_id", "start", "end"):
         busy[practitioner_id].append((s, e))
     for practitioner_id, s, e in _holds(practitioners, start, end, now, for_patient).values_list(
         "offered_practitioner_id", "offered_start", "offered_end"
@@ -165,14 +167,6 @@ def free_slots(
         result += runs_of(free, minutes) if minutes else free
     result.sort(key=lambda slot: (slot.start, slot.practitioner_id))
     return result
-
-
-def _holding_appointments(practitioner_ids: list[int]):
-    """The practitioners' appointments that hold their time: regular (not overbooked) and not
-    released (cancelled, no-show)."""
-    return Appointment.objects.filter(
-        practitioner_id__in=practitioner_ids, overbooked=False
-    ).exclude(status__in=RELEASED_STATUSES)
 
 
 def _exceptions(schedule_ids: list[int], start: datetime, end: datetime):
@@ -283,13 +277,14 @@ def slot_at(
     booking (see migration 0002) as it refuses a race."""
     if not schedule.practitioner.is_active or (online_only and not schedule.bookable_online):
         return None
-    practitioners = [schedule.practitioner_id]
-    if _holding_appointments(practitioners).filter(start__lte=start, end__gt=start).exists():
+    if Appointment.objects.filter(
+        HOLDS_ITS_TIME, practitioner_id=schedule.practitioner_id, start__lte=start, end__gt=start
+    ).exists():
         return None
     end = start + LOOKUP_SPAN
     if (
         _exceptions([schedule.pk], start, end).exists()
-        or _holds(practitioners, start, end, timezone.now(), for_patient).exists()
+        or _holds([schedule.practitioner_id], start, end, timezone.now(), for_patient).exists()
     ):
         return slot_lookup(
             practitioner_id=schedule.practitioner_id,
