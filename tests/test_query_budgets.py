@@ -71,21 +71,22 @@ def book(make_user):
     return book
 
 
-def test_a_booking_through_the_api_runs_8_queries(book):
-    # token with its user, patient, audit of the read, the schedule with its practitioner, its
-    # working hours that day and what the time needs (one statement); then the patient's lock,
-    # the appointment, its audit row and its outbox event
+def test_a_booking_through_the_api_runs_13_queries(book):
+    # token with its user, patient, audit of the read, the schedule with its department and
+    # practitioner, an appointment covering the time, an exception nearby, another patient's
+    # hold nearby, the working hours that day; then the patient's lock, the appointment, the
+    # patient's waitlist entries it fulfils, its audit row and its outbox event
     patient = PatientFactory()
-    with exactly(8):
+    with exactly(13):
         assert book(patient=patient).status_code == 201
 
 
-def test_a_booking_of_a_taken_time_is_refused_after_4_queries(book):
-    # token with its user, patient, audit of the read, the schedule (which says the time is
-    # taken)
+def test_a_booking_of_a_taken_time_is_refused_after_5_queries(book):
+    # token with its user, patient, audit of the read, the schedule, the appointment that
+    # covers the time
     assert book().status_code == 201
     patient = PatientFactory()
-    with exactly(4):
+    with exactly(5):
         assert book(patient=patient).status_code == 409
 
 

@@ -333,16 +333,12 @@ def appointment_book_as(
     )
 
 
-def _schedule_to_book(
-    practitioner: User | None, practitioner_id: int | None, start: datetime, patient: Patient
-) -> Schedule:
+def _schedule_to_book(practitioner: User | None, practitioner_id: int | None) -> Schedule:
     """The schedule (see `slots.schedule_for_booking`) of the practitioner, given as a User, or
     as an id that must name a doctor (the id's own query runs only when the schedule is not
     found, to tell a wrong id from a doctor who takes no appointments)."""
     named = practitioner.pk if practitioner is not None else practitioner_id
-    schedule = slot_engine.schedule_for_booking(
-        practitioner_id=named, start=start, for_patient=patient
-    )
+    schedule = slot_engine.schedule_for_booking(practitioner_id=named)
     if practitioner is None and (
         schedule.practitioner.role != Role.DOCTOR
         if schedule is not None
@@ -378,7 +374,7 @@ def appointment_book(
     _check_within_window(start)
     if patient.merged_into_id is not None or not patient.is_active:
         raise DomainError("This patient record was merged or closed.", code="patient_inactive")
-    schedule = _schedule_to_book(practitioner, practitioner_id, start, patient)
+    schedule = _schedule_to_book(practitioner, practitioner_id)
     practitioner = practitioner or schedule.practitioner
     overbook = kind != BookingKind.REGULAR
     if overbook:
@@ -433,13 +429,13 @@ def appointment_book(
                 checked_in_at=timezone.now() if kind == BookingKind.WALK_IN else None,
                 status=S.CHECKED_IN if kind == BookingKind.WALK_IN else S.BOOKED,
             )
-            if schedule.waiting:  # the booking is what the patient waited for
-                WaitlistEntry.objects.filter(
-                    patient=patient, status__in=[WaitlistStatus.OFFERED, WaitlistStatus.WAITING]
-                ).filter(
-                    Q(practitioner=practitioner)
-                    | Q(practitioner__isnull=True, department_id=schedule.department_id)
-                ).update(status=WaitlistStatus.BOOKED, updated_at=timezone.now())
+            # The booking is what the patient waited for, if they were waiting.
+            WaitlistEntry.objects.filter(
+                patient=patient, status__in=[WaitlistStatus.OFFERED, WaitlistStatus.WAITING]
+            ).filter(
+                Q(practitioner=practitioner)
+                | Q(practitioner__isnull=True, department_id=schedule.department_id)
+            ).update(status=WaitlistStatus.BOOKED, updated_at=timezone.now())
             audit_record(
                 action="appointment.book",
                 actor=actor,
@@ -467,9 +463,7 @@ def appointment_reschedule(
         raise Conflict("Only a booked appointment can be moved.", code="invalid_state")
     if _is_patient_actor(actor):
         _check_cutoff(appointment, "moved")
-    schedule = slot_engine.schedule_for_booking(
-        practitioner_id=appointment.practitioner_id, start=start, for_patient=appointment.patient
-    )
+    schedule = slot_engine.schedule_for_booking(practitioner_id=appointment.practitioner_id)
     slot = schedule and slot_engine.slot_at(
         schedule,
         start=start,

@@ -14,14 +14,9 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_time
 
-from hms.accounts.models import User
-from hms.core.models import Department
-from hms.patients.models import Patient
 from hms.scheduling.models import (
     RELEASED_STATUSES,
     Appointment,
@@ -32,6 +27,10 @@ from hms.scheduling.models import (
     WaitlistStatus,
     WorkingHours,
 )
+
+# An appointment that holds its time: regular (an overbooked one sits on top of the slot grid)
+# and not released (cancelled, no-show).
+HOLDS_ITS_TIME = Q(overbooked=False) & ~Q(status__in=RELEASED_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -147,30 +146,13 @@ def free_slots(
     hours = defaultdict(list)
     for session in WorkingHours.objects.filter(schedule_id__in=ids):
         hours[session.schedule_id].append(session)
-    exceptions = list(
-        ScheduleException.objects.filter(
-            Q(schedule_id__in=ids) | Q(schedule__isnull=True), start__lt=end, end__gt=start
-        )
-    )
+    exceptions = list(_exceptions(ids, start, end))
     busy = defaultdict(list)
-    for practitioner_id, s, e in (
-        Appointment.objects.filter(
-            practitioner_id__in=practitioners, start__lt=end, end__gt=start, overbooked=False
-        )
-        .exclude(status__in=RELEASED_STATUSES)
-        .values_list("practitioner_id", "start", "end")
-    ):
+    for practitioner_id, s, e in Appointment.objects.filter(
+        HOLDS_ITS_TIME, practitioner_id__in=practitioners, start__lt=end, end__gt=start
+    ).values_list("practitioner_id", "start", "end"):
         busy[practitioner_id].append((s, e))
-    held = WaitlistEntry.objects.filter(
-        status=WaitlistStatus.OFFERED,
-        offer_expires_at__gt=now,
-        offered_practitioner_id__in=practitioners,
-        offered_start__lt=end,
-        offered_end__gt=start,
-    )
-    if for_patient is not None:
-        held = held.exclude(patient=for_patient)
-    for practitioner_id, s, e in held.values_list(
+    for practitioner_id, s, e in _holds(practitioners, start, end, now, for_patient).values_list(
         "offered_practitioner_id", "offered_start", "offered_end"
     ):
         busy[practitioner_id].append((s, e))
@@ -185,6 +167,26 @@ def free_slots(
         result += runs_of(free, minutes) if minutes else free
     result.sort(key=lambda slot: (slot.start, slot.practitioner_id))
     return result
+
+
+def _exceptions(schedule_ids: list[int], start: datetime, end: datetime):
+    """The exceptions of these schedules, and those of the whole hospital, within [start, end)."""
+    return ScheduleException.objects.filter(
+        Q(schedule_id__in=schedule_ids) | Q(schedule__isnull=True), start__lt=end, end__gt=start
+    )
+
+
+def _holds(practitioner_ids: list[int], start: datetime, end: datetime, now: datetime, patient):
+    """Waitlist offers still open at `now` that hold these practitioners' time within
+    [start, end) for a patient other than `patient` (for anyone, without one)."""
+    held = WaitlistEntry.objects.filter(
+        status=WaitlistStatus.OFFERED,
+        offer_expires_at__gt=now,
+        offered_practitioner_id__in=practitioner_ids,
+        offered_start__lt=end,
+        offered_end__gt=start,
+    )
+    return held if patient is None else held.exclude(patient=patient)
 
 
 def runs_of(slots: list[Slot], minutes: int) -> list[Slot]:
@@ -244,105 +246,18 @@ def next_free_slots(
 LOOKUP_SPAN = timedelta(hours=12)  # the longest run of slots a booking may take
 
 
-def _booking_facts_sql() -> str:
-    table = {
-        model.__name__: connection.ops.quote_name(model._meta.db_table)
-        for model in (
-            *(Appointment, Department, Schedule, ScheduleException, User, WaitlistEntry),
-            WorkingHours,
-        )
-    }
-    end, released = connection.ops.quote_name("end"), ", ".join(["%s"] * len(RELEASED_STATUSES))
-    return f"""
-    SELECT s.id, s.practitioner_id, s.department_id, s.is_active, s.bookable_online, d.name,
-      u.given_name, u.family_name, u.role, u.is_active,
-      EXISTS (SELECT 1 FROM {table["Appointment"]} a
-        WHERE a.practitioner_id = s.practitioner_id AND a.start <= %s AND a.{end} > %s
-          AND a.overbooked = %s AND a.status NOT IN ({released})),
-      EXISTS (SELECT 1 FROM {table["ScheduleException"]} x
-        WHERE (x.schedule_id = s.id OR x.schedule_id IS NULL) AND x.start < %s AND x.{end} > %s)
-      OR EXISTS (SELECT 1 FROM {table["WaitlistEntry"]} w
-        WHERE w.offered_practitioner_id = s.practitioner_id AND w.status = %s
-          AND w.offer_expires_at > %s AND w.offered_start < %s AND w.offered_end > %s
-          AND w.patient_id <> %s),
-      EXISTS (SELECT 1 FROM {table["WaitlistEntry"]} w
-        WHERE w.patient_id = %s AND w.status IN (%s, %s)
-          AND (w.practitioner_id = s.practitioner_id
-               OR (w.practitioner_id IS NULL AND w.department_id = s.department_id))),
-      h.id, h.start_time, h.end_time, h.slot_minutes, h.break_start, h.break_end, h.location
-    FROM {table["Schedule"]} s
-      JOIN {table["Department"]} d ON d.id = s.department_id
-      JOIN {table["User"]} u ON u.id = s.practitioner_id
-      LEFT JOIN {table["WorkingHours"]} h ON h.schedule_id = s.id AND h.weekday = %s
-    WHERE s.practitioner_id = %s AND s.is_active = %s"""  # noqa: S608 (names from the models)
-
-
-def schedule_for_booking(*, practitioner_id: int, start: datetime, for_patient) -> Schedule | None:
-    """The practitioner's active schedule as a booking of `for_patient` at `start` needs it, in
-    one query: with its department's name, its practitioner (name, role, state) and these:
-    `day_hours`, its working hours on the day of `start` (a run of slots never crosses
-    midnight); `taken`, an active regular appointment already covers `start` (the usual
-    collision, refused with no other query); `unusual`, an exception (leave, a holiday, an extra
-    session) or another patient's waitlist hold lies within the look-up span, so `slot_at` takes
-    the general path; `waiting`, the patient waits on the waitlist for this practitioner or
-    department.
-
-    Plain SQL on purpose: it runs on every booking and collision of a storm, and the ORM took
-    ten times longer to compile it (four correlated subqueries) than the database to answer."""
-    end = start + LOOKUP_SPAN
-    moment = Appointment._meta.get_field("start").get_db_prep_value
-    patient = Patient._meta.pk.get_db_prep_value(
-        getattr(for_patient, "pk", for_patient), connection
+def schedule_for_booking(*, practitioner_id: int) -> Schedule | None:
+    """The practitioner's active schedule with its department's name and its practitioner's
+    name, role and state, in one query: what a booking reads of it besides `slot_at`."""
+    schedules = Schedule.objects.select_related("department", "practitioner").only(
+        *("practitioner_id", "department_id", "is_active", "bookable_online"),
+        *("department__name", "practitioner__given_name", "practitioner__family_name"),
+        *("practitioner__role", "practitioner__is_active"),
     )
-    at, until, now = (moment(value, connection) for value in (start, end, timezone.now()))
-    weekday = timezone.localtime(start, local_zone()).weekday()
-    params = [
-        *(at, at, False, *RELEASED_STATUSES),
-        *(until, at),
-        *(WaitlistStatus.OFFERED, now, until, at, patient),
-        *(patient, WaitlistStatus.OFFERED, WaitlistStatus.WAITING),
-        weekday,
-        *(practitioner_id, True),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_booking_facts_sql(), params)
-        rows = cursor.fetchall()  # one per working session that day (or one, without hours)
-    if not rows:
+    try:
+        return schedules.get(practitioner_id=practitioner_id, is_active=True)
+    except Schedule.DoesNotExist:
         return None
-    row = rows[0]
-    schedule = Schedule.from_db(
-        connection.alias,
-        ["id", "practitioner_id", "department_id", "is_active", "bookable_online"],
-        [*row[:3], bool(row[3]), bool(row[4])],
-    )
-    schedule.department = Department.from_db(connection.alias, ["id", "name"], [row[2], row[5]])
-    schedule.practitioner = User.from_db(
-        connection.alias,
-        ["id", "given_name", "family_name", "role", "is_active"],
-        [row[1], *row[6:9], bool(row[9])],
-    )
-    schedule.taken, schedule.unusual, schedule.waiting = (bool(value) for value in row[10:13])
-    schedule.day_hours = [
-        WorkingHours(
-            id=session[0],
-            schedule_id=schedule.pk,
-            weekday=weekday,
-            start_time=_time(session[1]),
-            end_time=_time(session[2]),
-            slot_minutes=session[3],
-            break_start=_time(session[4]),
-            break_end=_time(session[5]),
-            location=session[6],
-        )
-        for session in (row[13:] for row in rows)
-        if session[0] is not None
-    ]
-    return schedule
-
-
-def _time(value) -> time | None:
-    """A time of day as the database returns it (SQLite: text)."""
-    return parse_time(value) if isinstance(value, str) else value
 
 
 def slot_at(
@@ -353,14 +268,24 @@ def slot_at(
     online_only: bool = False,
     minutes: int | None = None,
 ) -> Slot | None:
-    """`slot_lookup` for a schedule from `schedule_for_booking`, with no query of its own unless
-    something unusual is near. An appointment overlapping the slot (or run) after its start is
-    left to the database, which refuses the booking (see migration 0002) as it refuses a race."""
-    if schedule.taken or not schedule.practitioner.is_active:
+    """`slot_lookup` for a schedule from `schedule_for_booking`, in fewer queries: one when an
+    active regular appointment covers `start` (the usual collision), four when nothing unusual
+    (an exception: leave, a holiday, an extra session; another patient's waitlist hold) lies
+    within the look-up span, and `slot_lookup`'s own when something does. A run of slots never
+    crosses midnight, so the working hours of the day of `start` are enough. An appointment
+    overlapping the slot (or run) after its start is left to the database, which refuses the
+    booking (see migration 0002) as it refuses a race."""
+    if not schedule.practitioner.is_active or (online_only and not schedule.bookable_online):
         return None
-    if online_only and not schedule.bookable_online:
+    if Appointment.objects.filter(
+        HOLDS_ITS_TIME, practitioner_id=schedule.practitioner_id, start__lte=start, end__gt=start
+    ).exists():
         return None
-    if schedule.unusual:
+    end = start + LOOKUP_SPAN
+    if (
+        _exceptions([schedule.pk], start, end).exists()
+        or _holds([schedule.practitioner_id], start, end, timezone.now(), for_patient).exists()
+    ):
         return slot_lookup(
             practitioner_id=schedule.practitioner_id,
             start=start,
@@ -368,7 +293,9 @@ def slot_at(
             online_only=online_only,
             minutes=minutes,
         )
-    slots = working_slots(schedule, schedule.day_hours, [], start, start + LOOKUP_SPAN)
+    weekday = timezone.localtime(start, local_zone()).weekday()
+    hours = WorkingHours.objects.filter(schedule_id=schedule.pk, weekday=weekday)
+    slots = working_slots(schedule, hours, [], start, end)
     first = next((n for n, slot in enumerate(slots) if slot.start == start), None)
     if first is None or not minutes:
         return None if first is None else slots[first]

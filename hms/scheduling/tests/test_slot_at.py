@@ -1,5 +1,5 @@
-"""The booking's one-statement slot look-up (`schedule_for_booking` + `slot_at`) agrees with the
-general one (`slot_lookup`, through `free_slots`), start by start over a busy day."""
+"""The booking's quick slot look-up (`schedule_for_booking` + `slot_at`) agrees with the general
+one (`slot_lookup`, through `free_slots`), start by start over a busy day."""
 
 from datetime import time, timedelta
 
@@ -44,10 +44,8 @@ def _compare(schedule, patient, minutes=None) -> int:
             practitioner_id=schedule.practitioner_id, start=start, for_patient=patient,
             minutes=minutes,
         )  # fmt: skip
-        facts = schedule_for_booking(
-            practitioner_id=schedule.practitioner_id, start=start, for_patient=patient
-        )
-        quick = slot_at(facts, start=start, for_patient=patient, minutes=minutes)
+        booked = schedule_for_booking(practitioner_id=schedule.practitioner_id)
+        quick = slot_at(booked, start=start, for_patient=patient, minutes=minutes)
         if general is not None:
             assert quick == general, start
             found += 1
@@ -88,9 +86,18 @@ def test_an_exception_or_a_hold_nearby_sends_the_look_up_the_general_way():
         offered_practitioner=schedule.practitioner, offered_start=at(2, 11),
         offered_end=at(2, 11, 15), offer_expires_at=timezone.now() + timedelta(hours=1),
     )  # fmt: skip
-    facts = schedule_for_booking(
-        practitioner_id=schedule.practitioner_id, start=at(2, 9), for_patient=held_for
-    )
-    assert facts.unusual
     for patient in (held_for, PatientFactory()):
         assert _compare(schedule, patient) == 12 - 4 - (patient != held_for)
+
+
+def test_a_taken_time_is_refused_after_one_query_and_a_free_one_found_after_four(
+    django_assert_num_queries,
+):
+    schedule = weekly_schedule(start=time(9), end=time(12))
+    _appointment(schedule, at(2, 9), minutes=30)
+    booked = schedule_for_booking(practitioner_id=schedule.practitioner_id)
+    patient = PatientFactory()
+    with django_assert_num_queries(1):  # the appointment that covers the time
+        assert slot_at(booked, start=at(2, 9, 15), for_patient=patient) is None
+    with django_assert_num_queries(4):  # and no exception, no hold, the day's working hours
+        assert slot_at(booked, start=at(2, 10), for_patient=patient).start == at(2, 10)
