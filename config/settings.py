@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "hms.core.middleware.AuditContextMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "hms.core.middleware.ResolvedUserMiddleware",
     "hms.accounts.middleware.IdleTimeoutMiddleware",
     "hms.accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -1,4 +1,5 @@
-"""What each page repeats is worked out once: links, a role's menu, the cache's Redis client."""
+"""What each page repeats is worked out once: links, a role's menu, the cache's Redis client,
+the signed-in user."""
 
 import socket
 import uuid
@@ -6,6 +7,7 @@ import uuid
 import pytest
 from django.template import Context, Template
 from django.urls import NoReverseMatch, reverse, set_script_prefix
+from django.utils.functional import LazyObject
 
 from hms.core import links, navigation
 from hms.core.cache import RedisCache
@@ -88,3 +90,19 @@ def test_the_redis_cache_keeps_one_client_per_pool_and_still_works():
     assert cache._cache.get_client(write=True) is client
     cache.delete(key)
     assert cache.get(key) is None
+
+
+@pytest.mark.django_db
+def test_views_get_the_signed_in_user_itself_not_a_lazy_object(client_for, make_user):
+    from hms.core import views
+
+    seen = []
+    original = views.cards_for
+    views.cards_for = lambda user: seen.append(user) or original(user)
+    try:
+        user = make_user(Role.PATIENT)
+        client_for(Role.PATIENT, user=user).get(reverse("core:dashboard"))
+    finally:
+        views.cards_for = original
+    assert not isinstance(seen[0], LazyObject)
+    assert seen[0] == user and seen[0].is_verified() is False
