@@ -18,7 +18,7 @@ from hms.core.dates import date_in_range
 from hms.core.errors import DomainError, NotFound
 from hms.core.forms import form_add_domain_error
 from hms.core.models import Department
-from hms.core.notifications import notifications_of
+from hms.core.notifications import recent_notices
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.selectors import patient_get_for_user, patient_of_user
 from hms.scheduling import ical, selectors, services
@@ -540,7 +540,7 @@ def portal_appointments(request):
         "scheduling/portal_appointments.html",
         {
             **vars(page),
-            "notices": notifications_of(request.user)[:10],
+            "notices": recent_notices(request.user, limit=10),
             "cancel_form": PortalCancelForm(),
         },
     )
