@@ -39,26 +39,30 @@ def cached_for_patient[T](
     key: str,
     read: Callable[[], tuple[object | None, T]],
     fresh: Callable[[T], bool] = lambda data: True,
-) -> T:
+) -> tuple[T, str | None]:
     """What read() returns (the patient's id and the data), kept under `key` (one per user and
     page part) while the patient's version stays and fresh(data) holds (the appointment shown
-    has not started yet...). A hit costs two cache reads and no query.
+    has not started yet...); returned with the version it was read at (None: not known), under
+    which what is made from it (a page's rows) may be kept too. A hit costs two cache reads and
+    no query.
 
     The version is read before the data; the patient's id, and so their version, is known only
     from an earlier entry: the first read of a patient is stored without a version and read
     again the next time."""
     if not versioned_cache.enabled():
-        return read()[1]
+        return read()[1], None
     entry = cache.get(key)
     token = None
     if entry is not None:
         patient_id, stored, data = entry
         token = cache.get(_version_key(patient_id))
         if token is not None and token == stored and fresh(data):
-            return data
+            return data, token
         token = versioned_cache.version_of(_version_key(patient_id), token)
     patient_id, data = read()
-    if patient_id is not None:
-        same_patient = entry is not None and entry[0] == patient_id
-        cache.set(key, (patient_id, token if same_patient else None, data), DATA_SECONDS)
-    return data
+    if patient_id is None:
+        return data, None
+    if entry is None or entry[0] != patient_id:
+        token = None
+    cache.set(key, (patient_id, token, data), DATA_SECONDS)
+    return data, token

@@ -59,7 +59,7 @@ def _next_visit(*, user) -> dict:
     """The portal user's next appointment, read with their patient record in one query, or
     from the cache while nothing of the patient's has changed and it has not started; every
     showing is audited."""
-    appointment = cached_for_patient(
+    appointment, _version = cached_for_patient(
         key=f"hms:next-visit:{user.pk}",
         read=lambda: _next_visit_read(user),
         fresh=lambda found: found is None or found.start >= timezone.now(),

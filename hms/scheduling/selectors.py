@@ -310,6 +310,8 @@ class PortalAppointments:
     past: list[Appointment] = field(default_factory=list)
     offers: list[WaitlistEntry] = field(default_factory=list)
     opted_out: bool = False
+    # The patient's data version this was read at (hms/core/patient_cache.py), None if unknown.
+    version: str | None = None
 
 
 PORTAL_LIST_COLUMNS = (
@@ -327,7 +329,7 @@ def portal_appointments_for(*, user) -> PortalAppointments:
     slots offered to them; empty when the account has no patient record yet. Read from the
     cache while nothing of the patient's has changed (hms/core/patient_cache.py)."""
     require(user, Perm.PORTAL_USE)
-    records = cached_for_patient(
+    records, version = cached_for_patient(
         key=f"hms:portal-appointments:{user.pk}", read=lambda: _portal_records(user)
     )
     if records is None:
@@ -347,6 +349,7 @@ def portal_appointments_for(*, user) -> PortalAppointments:
         past=[a for a, c in zip(appointments, coming, strict=True) if not c][::-1][:20],
         offers=[offer for offer in offers if offer.offer_expires_at > now],
         opted_out=opted_out,
+        version=version,
     )
 
 

@@ -106,3 +106,35 @@ def test_views_get_the_signed_in_user_itself_not_a_lazy_object(client_for, make_
         views.cards_for = original
     assert not isinstance(seen[0], LazyObject)
     assert seen[0] == user and seen[0].is_verified() is False
+
+
+def test_a_remembered_fragment_is_rendered_once_per_set_of_values():
+    from hms.core.templatetags import fragments
+
+    fragments._fragments.clear()
+    page = Template("{% remember name %}<b>{{ name }}</b> {{ other }}{% endremember %}")
+    assert page.render(Context({"name": "Ann & co", "other": "1"})) == "<b>Ann &amp; co</b> 1"
+    # Only the values named are looked at: the rest of the fragment is repeated as it was.
+    assert page.render(Context({"name": "Ann & co", "other": "2"})) == "<b>Ann &amp; co</b> 1"
+    assert page.render(Context({"name": "Bob", "other": "2"})) == "<b>Bob</b> 2"
+    fragments._fragments.clear()
+
+
+def test_a_remembered_fragment_follows_the_time_zone_and_the_links_prefix():
+    from django.utils import timezone as tz
+
+    from hms.core.templatetags import fragments
+
+    fragments._fragments.clear()
+    moment = tz.now().replace(hour=12, minute=0)
+    page = Template(
+        "{% remember when %}{{ when|date:'H:i' }} {% url 'core:dashboard' %}{% endremember %}"
+    )
+    with tz.override("UTC"):
+        assert page.render(Context({"when": moment})) == "12:00 /dashboard/"
+    with tz.override("Asia/Tokyo"):
+        assert page.render(Context({"when": moment})) == "21:00 /dashboard/"
+    set_script_prefix("/hospital/")
+    with tz.override("UTC"):
+        assert page.render(Context({"when": moment})) == "12:00 /hospital/dashboard/"
+    fragments._fragments.clear()

@@ -91,19 +91,23 @@ def test_an_audited_change_to_a_patient_gives_them_a_new_version(
     def patient_read(value):
         return lambda: ("patient-1", value)
 
-    key = "test:patient-entry"
-    cached_for_patient(key=key, read=patient_read("first"))  # stored without a version
-    assert cached_for_patient(key=key, read=patient_read("first")) == "first"
+    def cached(value):
+        return cached_for_patient(key="test:patient-entry", read=patient_read(value))
+
+    assert cached("first") == ("first", None)  # stored without a version
+    data, version = cached("first")
+    assert data == "first" and version is not None
     with django_capture_on_commit_callbacks(execute=True):
         audit_record(action="appointment.view", patient="patient-1")
         audit_record_patients(action="patient.search_result", patients=["patient-1"])
-    assert cached_for_patient(key=key, read=patient_read("second")) == "first"
+    assert cached("second") == ("first", version)
     with django_capture_on_commit_callbacks(execute=True):
         audit_record(action="appointment.book", patient="patient-1")
-    assert cached_for_patient(key=key, read=patient_read("second")) == "second"
+    data, changed = cached("second")
+    assert data == "second" and changed not in (None, version)
     with django_capture_on_commit_callbacks(execute=True):
         audit_record_patients(action="patient.merge", patients=["patient-1"])
-    assert cached_for_patient(key=key, read=patient_read("third")) == "third"
+    assert cached("third")[0] == "third"
 
 
 @pytest.mark.django_db

@@ -58,7 +58,13 @@ def test_a_cancelled_appointment_leaves_the_cached_pages_at_once(
     appointment = _book(schedule, patient, at(3, 11), make_user(Role.RECEPTIONIST),
                         django_capture_on_commit_callbacks)  # fmt: skip
     assert b"Manage my appointments" in _seen_twice(client, DASHBOARD)
-    assert f'data-appointment="{appointment.pk}"'.encode() in _seen_twice(client, MY_APPOINTMENTS)
+    page = _seen_twice(client, MY_APPOINTMENTS)
+    assert f'data-appointment="{appointment.pk}"'.encode() in page
+    # The cached rows carry no CSRF token: each Cancel button submits the page's one form.
+    cancel = reverse("scheduling:portal-cancel", args=[appointment.pk])
+    assert f'form="cancel-appointment" formaction="{cancel}"'.encode() in page
+    form = b'<form method="post" id="cancel-appointment" hidden><input type="hidden" name="csrf'
+    assert form in page
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("scheduling:portal-cancel", args=[appointment.pk]), {"reason": "ill"})
     assert b"You have no upcoming appointment." in client.get(DASHBOARD).content
@@ -90,6 +96,8 @@ def test_an_appointment_that_has_started_is_not_shown_from_the_cache(portal, sch
         start=start, end=start + timedelta(minutes=15), status=AppointmentStatus.BOOKED,
     )  # fmt: skip
     assert b"Manage my appointments" in _seen_twice(client, DASHBOARD)
+    assert b'id="upcoming"' in _seen_twice(client, MY_APPOINTMENTS)
+    assert b"You have no upcoming appointments." not in client.get(MY_APPOINTMENTS).content
     later = start + timedelta(minutes=30)
     monkeypatch.setattr(timezone, "now", lambda: later)
     assert b"You have no upcoming appointment." in client.get(DASHBOARD).content
