@@ -34,6 +34,12 @@ def patient_data_changed(patient_refs: Iterable[str]) -> None:
     versioned_cache.versions_changed([_version_key(ref) for ref in patient_refs if ref])
 
 
+# key -> the patient its entry was last stored for in this process: a guess that lets a hit read
+# the entry and the patient's version in one round trip (checked against the entry itself).
+_patient_of_key: dict[str, object] = {}
+GUESSES = 50_000  # kept per process; all are forgotten at once when full
+
+
 def cached_for_patient[T](
     *,
     key: str,
@@ -43,20 +49,26 @@ def cached_for_patient[T](
     """What read() returns (the patient's id and the data), kept under `key` (one per user and
     page part) while the patient's version stays and fresh(data) holds (the appointment shown
     has not started yet...); returned with the version it was read at (None: not known), under
-    which what is made from it (a page's rows) may be kept too. A hit costs two cache reads and
-    no query.
+    which what is made from it (a page's rows) may be kept too. A hit costs one cache round trip
+    and no query.
 
     The version is read before the data; the patient's id, and so their version, is known only
     from an earlier entry: the first read of a patient is stored without a version and read
     again the next time."""
     if not versioned_cache.enabled():
         return read()[1], None
-    entry = cache.get(key)
+    guess = _patient_of_key.get(key)
+    found = cache.get_many([key] if guess is None else [key, _version_key(guess)])
+    entry = found.get(key)
     token = None
     if entry is not None:
         patient_id, stored, data = entry
-        token = cache.get(_version_key(patient_id))
+        if patient_id == guess:
+            token = found.get(_version_key(guess))
+        else:
+            token = cache.get(_version_key(patient_id))
         if token is not None and token == stored and fresh(data):
+            _guess(key, patient_id)
             return data, token
         token = versioned_cache.version_of(_version_key(patient_id), token)
     patient_id, data = read()
@@ -65,4 +77,12 @@ def cached_for_patient[T](
     if entry is None or entry[0] != patient_id:
         token = None
     cache.set(key, (patient_id, token, data), DATA_SECONDS)
+    _guess(key, patient_id)
     return data, token
+
+
+def _guess(key: str, patient_id) -> None:
+    if _patient_of_key.get(key) != patient_id:
+        if len(_patient_of_key) >= GUESSES:
+            _patient_of_key.clear()
+        _patient_of_key[key] = patient_id

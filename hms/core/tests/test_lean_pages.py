@@ -138,3 +138,16 @@ def test_a_remembered_fragment_follows_the_time_zone_and_the_links_prefix():
     with tz.override("UTC"):
         assert page.render(Context({"when": moment})) == "12:00 /hospital/dashboard/"
     fragments._fragments.clear()
+
+
+def test_a_static_files_url_is_worked_out_once_per_process(tmp_path):
+    from hms.core.static_files import ManifestStaticFilesStorage
+
+    (tmp_path / "staticfiles.json").write_text(
+        '{"paths": {"core/app.css": "core/app.abc123.css"}, "version": "1.1", "hash": "x"}'
+    )
+    storage = ManifestStaticFilesStorage(location=tmp_path, base_url="/static/")
+    assert storage.url("core/app.css") == "/static/core/app.abc123.css"
+    storage.hashed_files["core/app.css"] = "core/app.def456.css"  # as a new manifest would
+    assert storage.url("core/app.css") == "/static/core/app.abc123.css"
+    assert storage.url("core/app.css", force=True) == "/static/core/app.def456.css"

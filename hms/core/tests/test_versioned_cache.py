@@ -112,6 +112,26 @@ def test_an_audited_change_to_a_patient_gives_them_a_new_version(
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("shared_cache")
+def test_an_entry_now_of_another_patient_follows_that_patients_version(
+    django_capture_on_commit_callbacks,
+):
+    def cached(patient_id, value):
+        return cached_for_patient(key="test:moved-entry", read=lambda: (patient_id, value))[0]
+
+    cached("patient-1", "first")
+    assert cached("patient-1", "first") == "first"  # the entry is now guessed to be patient-1's
+    with django_capture_on_commit_callbacks(execute=True):
+        audit_record(action="patient.merge", patient="patient-1")
+    assert cached("patient-2", "second") == "second"  # the account's record is now patient-2
+    assert cached("patient-2", "second") == "second"
+    assert cached("patient-2", "not read") == "second"
+    with django_capture_on_commit_callbacks(execute=True):
+        audit_record(action="appointment.book", patient="patient-2")
+    assert cached("patient-2", "third") == "third"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("shared_cache")
 def test_a_new_or_read_notification_shows_on_the_dashboard_at_once(
     client_for, make_user, django_capture_on_commit_callbacks
 ):
