@@ -45,7 +45,10 @@ class RememberNode(template.Node):
             timezone.get_current_timezone_name(),
             tuple(_frozen(value.resolve(context)) for value in self.values),
         )
-        remembered = _fragments.get(key)
+        try:
+            remembered = _fragments.get(key)
+        except TypeError:  # a value that cannot be a key (a list inside an object): not kept
+            return self.nodelist.render(context)
         if remembered is None:
             if len(_fragments) >= LIMIT:
                 _fragments.clear()

@@ -117,6 +117,9 @@ def test_a_remembered_fragment_is_rendered_once_per_set_of_values():
     # Only the values named are looked at: the rest of the fragment is repeated as it was.
     assert page.render(Context({"name": "Ann & co", "other": "2"})) == "<b>Ann &amp; co</b> 1"
     assert page.render(Context({"name": "Bob", "other": "2"})) == "<b>Bob</b> 2"
+    unhashable = {"a": 1}
+    assert page.render(Context({"name": unhashable, "other": "3"})) == "<b>{&#x27;a&#x27;: 1}</b> 3"
+    assert page.render(Context({"name": unhashable, "other": "4"})).endswith(" 4")  # not kept
     fragments._fragments.clear()
 
 
