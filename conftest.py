@@ -37,6 +37,13 @@ def _empty_cache():
 
 
 @pytest.fixture
+def shared_cache(monkeypatch):
+    """The cache taken as shared by every server process (as Redis is), so that the entries
+    kept only in a shared cache (hms/core/versioned_cache.py) are kept in the test's one."""
+    monkeypatch.setattr("hms.core.versioned_cache.cache_is_shared", lambda: True)
+
+
+@pytest.fixture
 def make_user(db):
     def make(role: Role = Role.PATIENT, **kwargs):
         return UserFactory(role=role, **kwargs)

@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "hms.core.middleware.AuditContextMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "hms.core.middleware.ResolvedUserMiddleware",
     "hms.accounts.middleware.IdleTimeoutMiddleware",
     "hms.accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -111,8 +112,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "hms.core.context_processors.shell",
             ],
-            # `{% url %}` with its links remembered per process (hms/core/links.py).
-            "builtins": ["hms.core.templatetags.links"],
+            # `{% url %}` with its links remembered per process (hms/core/links.py), and
+            # `{% remember %}` for fragments that depend only on the values they name.
+            "builtins": ["hms.core.templatetags.links", "hms.core.templatetags.fragments"],
         },
     }
 ]
@@ -219,7 +221,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "hms.core.static_files.ManifestStaticFilesStorage"
     },
 }
 # Uploaded documents are private: kept outside the web root and served only by checked views.

@@ -130,6 +130,30 @@ def test_my_appointments_runs_8_queries(portal):
         assert client.get("/scheduling/my/").status_code == 200
 
 
+@pytest.mark.usefixtures("shared_cache")
+def test_the_patient_dashboard_from_the_shared_cache_runs_3_queries(portal):
+    # session, user, audit row: the next appointment, the unread messages and the card counts
+    # come from the shared cache (Redis) while nothing of the patient's has changed
+    client, patient = portal
+    _appointments(weekly_schedule(), patient, 12)
+    client.get("/dashboard/")
+    client.get("/dashboard/")  # the first read of a patient is stored without its version
+    with exactly(3):
+        assert client.get("/dashboard/").status_code == 200
+
+
+@pytest.mark.usefixtures("shared_cache")
+def test_my_appointments_from_the_shared_cache_runs_3_queries(portal):
+    # session, user, audit row: the appointments, offers, reminder choice and messages come
+    # from the shared cache while nothing of the patient's has changed
+    client, patient = portal
+    _appointments(weekly_schedule(), patient, 12)
+    client.get("/scheduling/my/")
+    client.get("/scheduling/my/")
+    with exactly(3):
+        assert client.get("/scheduling/my/").status_code == 200
+
+
 def test_a_doctor_s_dashboard_runs_9_queries(client_for):
     # session, user, today's appointments (one aggregate), the queues (waiting per department,
     # own department, departments), open encounters (one aggregate), results to review, unread

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from hms.core.models import AuditChainHead, AuditEvent
 from hms.core.net import client_ip
+from hms.core.patient_cache import is_change, patient_data_changed
 
 GENESIS = "0" * 64
 current_request: ContextVar[HttpRequest | None] = ContextVar("current_request", default=None)
@@ -129,6 +130,8 @@ def audit_record(
         details=details,
     )
     event.save()
+    if event.patient_ref and is_change(action):
+        patient_data_changed([event.patient_ref])
     return event
 
 
@@ -155,6 +158,8 @@ def audit_record_patients(
         )
         for ref in refs
     ]
+    if is_change(action):
+        patient_data_changed(refs)
     return AuditEvent.objects.bulk_create(events)
 
 

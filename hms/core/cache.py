@@ -27,3 +27,11 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = _PooledClients
+
+
+def cache_is_shared() -> bool:
+    """Whether the default cache is one that every server process sees (Redis), so that what one
+    process changes there the others see at once."""
+    from django.core.cache import caches
+
+    return isinstance(caches["default"], django_redis.RedisCache)

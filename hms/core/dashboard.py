@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.template.context_processors import csrf
 from django.template.loader import render_to_string
 
 from hms.core.permissions import Perm, user_has_perm
@@ -34,7 +35,11 @@ def widgets_for(user) -> list[DashboardWidget]:
 
 
 def render_widgets(request) -> list[str]:
+    """Each widget the user may see, rendered with what it loaded, the user, the request and
+    the CSRF token (not the whole page's context: the page has run its context processors
+    once already)."""
+    page = {"user": request.user, "request": request, **csrf(request)}
     return [
-        render_to_string(w.template, {"widget": w, **w.load(user=request.user)}, request=request)
+        render_to_string(w.template, {**page, "widget": w, **w.load(user=request.user)})
         for w in widgets_for(request.user)
     ]

@@ -16,7 +16,19 @@ LIMIT = 20_000  # links kept per process; all are forgotten at once when full (a
 _links: dict[tuple, str] = {}
 
 
-def link(view_name: str, args=(), kwargs=None, current_app: str | None = None) -> str:
+def link_scope() -> tuple[str, str]:
+    """What a link depends on besides its view and arguments: the current request's URLconf and
+    script prefix (each read from a thread-local: a template asks once per request)."""
+    return get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()
+
+
+def link(
+    view_name: str,
+    args=(),
+    kwargs=None,
+    current_app: str | None = None,
+    scope: tuple[str, str] | None = None,
+) -> str:
     kwargs = kwargs or {}
     values = (*args, *kwargs.values())
     if not all(type(v) in _PLAIN or isinstance(v, _PLAIN) for v in values):
@@ -26,8 +38,7 @@ def link(view_name: str, args=(), kwargs=None, current_app: str | None = None) -
         tuple(args),
         tuple(sorted(kwargs.items())),
         current_app,
-        get_urlconf() or settings.ROOT_URLCONF,
-        get_script_prefix(),
+        *(scope or link_scope()),
     )
     url = _links.get(key)
     if url is None:

@@ -1,3 +1,5 @@
+from django.utils.functional import LazyObject, empty
+
 from hms.core.audit import current_request
 from hms.core.errors_views import bad_request
 
@@ -32,4 +34,26 @@ class RejectNulMiddleware:
             for key, values in request.GET.lists()
         ):
             return bad_request(request)
+        return self.get_response(request)
+
+
+class ResolvedUserMiddleware:
+    """Puts the signed-in user itself on the request, in place of the lazy objects that resolve
+    it (Django's, wrapped again by django-otp's).
+
+    A page reads the user dozens of times (permissions, the menu, the templates) and each read
+    through the two lazy layers costs a raised and caught AttributeError. Every request resolves
+    the user anyway (the idle-timeout check asks who it is), so nothing more is loaded. Goes
+    right after django-otp's middleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        while isinstance(user, LazyObject):
+            if user._wrapped is empty:
+                user._setup()
+            user = user._wrapped
+        request.user = user
         return self.get_response(request)

@@ -12,7 +12,7 @@ from hms.core.dashboard import render_widgets
 from hms.core.forms import AuditFilterForm
 from hms.core.models import Department
 from hms.core.navigation import cards_for
-from hms.core.notifications import notifications_of
+from hms.core.notifications import recent_notices
 from hms.core.permissions import Perm, Role
 from hms.core.selectors import audit_events_search, audit_rows, hospital_get
 from hms.core.spreadsheets import csv_writer
@@ -42,7 +42,7 @@ def dashboard(request):
         {
             "modules": cards_for(user),
             "widgets": render_widgets(request),
-            "notices": list(notifications_of(user, unread_only=True)[:5]),
+            "notices": recent_notices(user, limit=5, unread_only=True),
         },
     )
 

@@ -9,6 +9,7 @@ from hms.core.audit import audit_record
 from hms.core.dashboard import DashboardWidget, register_widget
 from hms.core.models import Department
 from hms.core.navigation import MenuItem, Section, register_count, register_menu_item
+from hms.core.patient_cache import cached_for_patient
 from hms.core.permissions import Perm
 from hms.patients.selectors import patient_of_user
 from hms.scheduling.models import (
@@ -55,7 +56,22 @@ def _day_for(*, user) -> dict:
 
 
 def _next_visit(*, user) -> dict:
-    """The portal user's next appointment, read with their patient record in one query."""
+    """The portal user's next appointment, read with their patient record in one query, or
+    from the cache while nothing of the patient's has changed and it has not started; every
+    showing is audited."""
+    appointment, _version = cached_for_patient(
+        key=f"hms:next-visit:{user.pk}",
+        read=lambda: _next_visit_read(user),
+        fresh=lambda found: found is None or found.start >= timezone.now(),
+    )
+    if appointment is not None:
+        audit_record(
+            action="appointment.view", actor=user, obj=appointment, patient=appointment.patient_id
+        )
+    return {"appointment": appointment}
+
+
+def _next_visit_read(user) -> tuple:
     appointment = (
         Appointment.objects.filter(
             patient__user=user, patient__merged_into__isnull=True, start__gte=timezone.now()
@@ -68,11 +84,7 @@ def _next_visit(*, user) -> dict:
         .order_by("start")
         .first()
     )  # fmt: skip
-    if appointment is not None:
-        audit_record(
-            action="appointment.view", actor=user, obj=appointment, patient=appointment.patient_id
-        )
-    return {"appointment": appointment}
+    return (appointment.patient_id if appointment else None), appointment
 
 
 register_widget(

@@ -13,6 +13,7 @@ from hms.accounts.models import User
 from hms.core.access import require
 from hms.core.audit import audit_record, audit_record_patients
 from hms.core.errors import NotFound
+from hms.core.patient_cache import cached_for_patient
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.models import Patient
 from hms.patients.selectors import patient_of_user
@@ -309,43 +310,71 @@ class PortalAppointments:
     past: list[Appointment] = field(default_factory=list)
     offers: list[WaitlistEntry] = field(default_factory=list)
     opted_out: bool = False
+    # The patient's data version this was read at (hms/core/patient_cache.py), None if unknown.
+    version: str | None = None
 
 
 PORTAL_LIST_COLUMNS = (
     "start", "end", "status", "location", "patient_id", "practitioner_id", "department_id",
     "practitioner__given_name", "practitioner__family_name", "department__name",
 )  # fmt: skip
+PORTAL_OFFER_COLUMNS = (
+    "patient_id", "offered_start", "offer_expires_at", "offered_practitioner_id",
+    "offered_practitioner__given_name", "offered_practitioner__family_name",
+)  # fmt: skip
 
 
 def portal_appointments_for(*, user) -> PortalAppointments:
     """The signed-in patient's own appointments (the list read is audited) and the earlier
-    slots offered to them; empty when the account has no patient record yet."""
+    slots offered to them; empty when the account has no patient record yet. Read from the
+    cache while nothing of the patient's has changed (hms/core/patient_cache.py)."""
     require(user, Perm.PORTAL_USE)
-    patient = patient_of_user(user)
-    if patient is None:
-        return PortalAppointments(patient=None)
-    now = timezone.now()
-    # The page shows the practitioner and department: not the other joined rows (the patient's
-    # own 40 columns, the service, who booked) nor the practitioner's account columns, which
-    # would cost more than the rest of the page.
-    appointments = list(
-        appointments_search(user=user, patient_id=patient.pk)
-        .select_related(None)
-        .select_related("practitioner", "department")
-        .only(*PORTAL_LIST_COLUMNS)
+    records, version = cached_for_patient(
+        key=f"hms:portal-appointments:{user.pk}", read=lambda: _portal_records(user)
     )
+    if records is None:
+        return PortalAppointments(patient=None)
+    patient, appointments, offers, opted_out = records
+    audit_record(
+        action="appointment.list",
+        actor=user,
+        patient=patient.pk,
+        details={"practitioner": None, "department": None, "start": None, "end": None},
+    )
+    now = timezone.now()
     coming = [a.end >= now and a.is_active for a in appointments]
     return PortalAppointments(
         patient=patient,
         upcoming=[a for a, c in zip(appointments, coming, strict=True) if c],
         past=[a for a, c in zip(appointments, coming, strict=True) if not c][::-1][:20],
-        offers=list(
-            WaitlistEntry.objects.filter(
-                patient=patient, status=WaitlistStatus.OFFERED, offer_expires_at__gt=now
-            ).select_related("offered_practitioner")
-        ),
-        opted_out=ReminderOptOut.objects.filter(patient=patient).exists(),
+        offers=[offer for offer in offers if offer.offer_expires_at > now],
+        opted_out=opted_out,
+        version=version,
     )
+
+
+def _portal_records(user) -> tuple:
+    patient = patient_of_user(user)
+    if patient is None:
+        return None, None
+    # The page shows the practitioner and department: not the other joined rows (the patient's
+    # own 40 columns, the service, who booked) nor the practitioner's account columns, which
+    # would cost more than the rest of the page.
+    appointments = list(
+        Appointment.objects.filter(patient=patient)
+        .select_related("practitioner", "department")
+        .only(*PORTAL_LIST_COLUMNS)
+        .order_by("start")
+    )
+    offers = list(
+        WaitlistEntry.objects.filter(
+            patient=patient, status=WaitlistStatus.OFFERED, offer_expires_at__gt=timezone.now()
+        )
+        .select_related("offered_practitioner")
+        .only(*PORTAL_OFFER_COLUMNS)
+    )
+    opted_out = ReminderOptOut.objects.filter(patient=patient).exists()
+    return patient.pk, (patient, appointments, offers, opted_out)
 
 
 def waitlist_open(*, user, limit: int = 200) -> list[WaitlistEntry]:

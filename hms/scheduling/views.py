@@ -5,8 +5,10 @@ import re
 from datetime import datetime, timedelta
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -18,7 +20,7 @@ from hms.core.dates import date_in_range
 from hms.core.errors import DomainError, NotFound
 from hms.core.forms import form_add_domain_error
 from hms.core.models import Department
-from hms.core.notifications import notifications_of
+from hms.core.notifications import recent_notices
 from hms.core.permissions import Perm, Role, user_has_perm
 from hms.patients.selectors import patient_get_for_user, patient_of_user
 from hms.scheduling import ical, selectors, services
@@ -540,10 +542,30 @@ def portal_appointments(request):
         "scheduling/portal_appointments.html",
         {
             **vars(page),
-            "notices": notifications_of(request.user)[:10],
+            "appointment_rows": _appointment_rows(page),
+            "notices": recent_notices(request.user, limit=10),
             "cancel_form": PortalCancelForm(),
         },
     )
+
+
+ROWS_TEMPLATE = "scheduling/_portal_appointment_rows.html"
+ROWS_SECONDS = 300  # as long as the data they show (hms/core/patient_cache.py)
+
+
+def _appointment_rows(page: selectors.PortalAppointments) -> str:
+    """The page's list of appointments, rendered once per version of the patient's data: the
+    dates, links and labels of every row cost more than the rest of the page. Which rows are
+    still coming changes with the time, so their number is part of the key."""
+    rows = {"upcoming": page.upcoming, "past": page.past}
+    if page.version is None:
+        return render_to_string(ROWS_TEMPLATE, rows)
+    key = f"hms:portal-appointment-rows:{page.patient.pk}:{page.version}:{len(page.upcoming)}"
+    html = cache.get(key)
+    if html is None:
+        html = render_to_string(ROWS_TEMPLATE, rows)
+        cache.set(key, html, ROWS_SECONDS)
+    return html
 
 
 def _doctor_cards(practitioners, days: int = 14, per_doctor: int = 6) -> list[dict]:

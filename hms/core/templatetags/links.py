@@ -2,6 +2,7 @@
 
 Installed as a template builtin (settings.TEMPLATES), so every template's `{% url %}` uses it
 without a `{% load %}`; everything else about the tag (arguments, `as var`, errors) is Django's.
+The request's URLconf and script prefix are read once per request, not once per link.
 """
 
 from django import template
@@ -9,7 +10,7 @@ from django.template import defaulttags
 from django.urls import NoReverseMatch
 from django.utils.html import conditional_escape
 
-from hms.core.links import link
+from hms.core.links import link, link_scope
 
 register = template.Library()
 
@@ -20,12 +21,18 @@ class LinkNode(defaulttags.URLNode):
         current_app = getattr(request, "current_app", None)
         if current_app is None:
             current_app = getattr(getattr(request, "resolver_match", None), "namespace", None)
+        scope = getattr(request, "_hms_link_scope", None)
+        if scope is None:
+            scope = link_scope()
+            if request is not None:
+                request._hms_link_scope = scope
         try:
             url = link(
                 self.view_name.resolve(context),
                 [arg.resolve(context) for arg in self.args],
                 {name: value.resolve(context) for name, value in self.kwargs.items()},
                 current_app,
+                scope,
             )
         except NoReverseMatch:
             if self.asvar is None:

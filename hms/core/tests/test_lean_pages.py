@@ -1,4 +1,5 @@
-"""What each page repeats is worked out once: links, a role's menu, the cache's Redis client."""
+"""What each page repeats is worked out once: links, a role's menu, the cache's Redis client,
+the signed-in user."""
 
 import socket
 import uuid
@@ -6,6 +7,7 @@ import uuid
 import pytest
 from django.template import Context, Template
 from django.urls import NoReverseMatch, reverse, set_script_prefix
+from django.utils.functional import LazyObject
 
 from hms.core import links, navigation
 from hms.core.cache import RedisCache
@@ -88,3 +90,67 @@ def test_the_redis_cache_keeps_one_client_per_pool_and_still_works():
     assert cache._cache.get_client(write=True) is client
     cache.delete(key)
     assert cache.get(key) is None
+
+
+@pytest.mark.django_db
+def test_views_get_the_signed_in_user_itself_not_a_lazy_object(client_for, make_user):
+    from hms.core import views
+
+    seen = []
+    original = views.cards_for
+    views.cards_for = lambda user: seen.append(user) or original(user)
+    try:
+        user = make_user(Role.PATIENT)
+        client_for(Role.PATIENT, user=user).get(reverse("core:dashboard"))
+    finally:
+        views.cards_for = original
+    assert not isinstance(seen[0], LazyObject)
+    assert seen[0] == user and seen[0].is_verified() is False
+
+
+def test_a_remembered_fragment_is_rendered_once_per_set_of_values():
+    from hms.core.templatetags import fragments
+
+    fragments._fragments.clear()
+    page = Template("{% remember name %}<b>{{ name }}</b> {{ other }}{% endremember %}")
+    assert page.render(Context({"name": "Ann & co", "other": "1"})) == "<b>Ann &amp; co</b> 1"
+    # Only the values named are looked at: the rest of the fragment is repeated as it was.
+    assert page.render(Context({"name": "Ann & co", "other": "2"})) == "<b>Ann &amp; co</b> 1"
+    assert page.render(Context({"name": "Bob", "other": "2"})) == "<b>Bob</b> 2"
+    unhashable = {"a": 1}
+    assert page.render(Context({"name": unhashable, "other": "3"})) == "<b>{&#x27;a&#x27;: 1}</b> 3"
+    assert page.render(Context({"name": unhashable, "other": "4"})).endswith(" 4")  # not kept
+    fragments._fragments.clear()
+
+
+def test_a_remembered_fragment_follows_the_time_zone_and_the_links_prefix():
+    from django.utils import timezone as tz
+
+    from hms.core.templatetags import fragments
+
+    fragments._fragments.clear()
+    moment = tz.now().replace(hour=12, minute=0)
+    page = Template(
+        "{% remember when %}{{ when|date:'H:i' }} {% url 'core:dashboard' %}{% endremember %}"
+    )
+    with tz.override("UTC"):
+        assert page.render(Context({"when": moment})) == "12:00 /dashboard/"
+    with tz.override("Asia/Tokyo"):
+        assert page.render(Context({"when": moment})) == "21:00 /dashboard/"
+    set_script_prefix("/hospital/")
+    with tz.override("UTC"):
+        assert page.render(Context({"when": moment})) == "12:00 /hospital/dashboard/"
+    fragments._fragments.clear()
+
+
+def test_a_static_files_url_is_worked_out_once_per_process(tmp_path):
+    from hms.core.static_files import ManifestStaticFilesStorage
+
+    (tmp_path / "staticfiles.json").write_text(
+        '{"paths": {"core/app.css": "core/app.abc123.css"}, "version": "1.1", "hash": "x"}'
+    )
+    storage = ManifestStaticFilesStorage(location=tmp_path, base_url="/static/")
+    assert storage.url("core/app.css") == "/static/core/app.abc123.css"
+    storage.hashed_files["core/app.css"] = "core/app.def456.css"  # as a new manifest would
+    assert storage.url("core/app.css") == "/static/core/app.abc123.css"
+    assert storage.url("core/app.css", force=True) == "/static/core/app.def456.css"
