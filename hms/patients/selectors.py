@@ -21,7 +21,7 @@ def patient_get_for_user(*, user, patient_id, action: str = "patient.view") -> P
     """The patient, if `user` may see them: staff whose role reads demographics, or the patient
     themself. Anyone else gets NotFound, so a record's existence does not leak. Audited."""
     try:
-        patient = Patient.objects.select_related("merged_into").get(pk=patient_id)
+        patient = Patient.objects.get(pk=patient_id)
     except (Patient.DoesNotExist, ValueError, TypeError, ValidationError):
         raise patient_access_refused(user=user, patient_id=patient_id, action=action) from None
     if not can_view_patient(user, patient):
