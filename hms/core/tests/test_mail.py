@@ -1,7 +1,7 @@
 import pytest
 from django.core import mail
 from django.core.mail import EmailMessage
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import override_settings
 from django_tasks_db.models import DBTaskResult
@@ -20,9 +20,15 @@ def test_an_email_is_queued_at_commit_and_sent_by_the_worker():
         assert DBTaskResult.objects.count() == 0  # nothing leaves before the commit
     assert DBTaskResult.objects.count() == 1
     assert mail.outbox == []
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    call_command("task_worker", "--burst", "--interval", "0.1", verbosity=0)  # the queue's own
     assert [m.to for m in mail.outbox] == [["pat@example.org"]]
     assert mail.outbox[0].subject == "Reminder"
+
+
+@override_settings(TASKS_BACKEND="immediate")
+def test_a_backend_without_a_queue_has_no_worker_to_start():
+    with pytest.raises(CommandError, match="runs tasks without a queue"):
+        call_command("task_worker", verbosity=0)
 
 
 @pytest.mark.django_db(transaction=True)
