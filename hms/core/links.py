@@ -16,10 +16,15 @@ LIMIT = 20_000  # links kept per process; all are forgotten at once when full (a
 _links: dict[tuple, str] = {}
 
 
-def link_scope() -> tuple[str, str]:
+def link_scope(request=None) -> tuple[str, str]:
     """What a link depends on besides its view and arguments: the current request's URLconf and
-    script prefix (each read from a thread-local: a template asks once per request)."""
-    return get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()
+    script prefix, each read from a thread-local; with the request, once per request."""
+    scope = getattr(request, "_hms_link_scope", None)
+    if scope is None:
+        scope = get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()
+        if request is not None:
+            request._hms_link_scope = scope
+    return scope
 
 
 def link(

@@ -35,12 +35,10 @@ class RememberNode(template.Node):
         self.nodelist, self.values = nodelist, values
 
     def render(self, context):
-        request = getattr(context, "request", None)
-        scope = getattr(request, "_hms_link_scope", None) or link_scope()
         key = (
             id(self),
             context.autoescape,
-            scope,
+            link_scope(getattr(context, "request", None)),
             get_language(),
             timezone.get_current_timezone_name(),
             tuple(_frozen(value.resolve(context)) for value in self.values),

@@ -21,11 +21,7 @@ class LinkNode(defaulttags.URLNode):
         current_app = getattr(request, "current_app", None)
         if current_app is None:
             current_app = getattr(getattr(request, "resolver_match", None), "namespace", None)
-        scope = getattr(request, "_hms_link_scope", None)
-        if scope is None:
-            scope = link_scope()
-            if request is not None:
-                request._hms_link_scope = scope
+        scope = link_scope(request)
         try:
             url = link(
                 self.view_name.resolve(context),
