@@ -797,13 +797,9 @@ def waitlist_offer_slot(
 ) -> WaitlistEntry | None:
     """Offer a freed slot to the first patient waiting for that practitioner or department
     (who has not let this slot go before), holding it for WAITLIST_HOLD_MINUTES."""
-    busy = (
-        Appointment.objects.filter(
-            practitioner_id=practitioner_id, start__lt=end, end__gt=start, overbooked=False
-        )
-        .exclude(status__in=RELEASED_STATUSES)
-        .exists()
-    )
+    busy = Appointment.objects.filter(
+        slot_engine.HOLDS_ITS_TIME, practitioner_id=practitioner_id, start__lt=end, end__gt=start
+    ).exists()
     if busy:
         return None
     key = _slot_key(start)
