@@ -51,10 +51,7 @@ def fhir_json(data, status: int = 200, headers: dict | None = None) -> HttpRespo
         body = data.model_dump_json()
     else:
         body = json.dumps(data, default=str)
-    response = HttpResponse(body, status=status, content_type=FHIR_JSON)
-    for key, value in (headers or {}).items():
-        response[key] = value
-    return response
+    return HttpResponse(body, status=status, content_type=FHIR_JSON, headers=headers)
 
 
 def operation_outcome(status: int, message: str, code: str | None = None) -> HttpResponse:
@@ -154,14 +151,8 @@ def resource_response(request, resource, status: int = 200, created: bool = Fals
     if request.method == "GET" and wanted:
         candidates = {tag.strip() for tag in wanted.split(",")}
         if etag in candidates or etag.removeprefix("W/") in candidates or "*" in candidates:
-            response = HttpResponse(status=304)
-            for key, value in headers.items():
-                response[key] = value
-            return response
-    response = HttpResponse(resource.json, status=status, content_type=FHIR_JSON)
-    for key, value in headers.items():
-        response[key] = value
-    return response
+            return HttpResponse(status=304, headers=headers)
+    return HttpResponse(resource.json, status=status, content_type=FHIR_JSON, headers=headers)
 
 
 class CapabilityView(FhirView):
