@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))  # run as a script: the bench package from this ch
 
 from bench.databases import PG, recreate_postgres  # noqa: E402
 from bench.load import wrk  # noqa: E402
+from bench.patient_search import seed  # noqa: E402
 from bench.serving import Server, bench_settings, start_django  # noqa: E402
 
 DB_NAME = os.environ.get("BENCH_FHIR_DB", "hms_bench_fhir")
@@ -57,67 +58,6 @@ def parse_args():
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--in-process", action="store_true", help="CPU per request, no server")
     return parser.parse_args()
-
-
-def seed(n: int, rng: random.Random) -> list[str]:
-    """n patients by COPY, with their name and phone search keys; returns family names used."""
-    from django.db import connection, transaction
-
-    from bench.patient_search import patient_rows
-    from hms.patients.models import (
-        MrnSerial,
-        Patient,
-        PatientNameToken,
-        PatientNameWord,
-        PatientPhoneToken,
-    )
-    from hms.patients.normalize import phone_tokens
-    from hms.patients.services import name_words_of
-
-    fields = list(Patient._meta.concrete_fields)
-    defaults = {
-        f.attname: None if (f.null or f.column == "photo") else
-        (f.get_default() if f.has_default() else "")
-        for f in fields
-    }  # fmt: skip
-    columns = ", ".join(f.column for f in fields)
-    words, families = set(), set()
-    began = time.perf_counter()
-    with transaction.atomic():
-        raw = connection.cursor().cursor
-        rows, tokens, phones = [], [], []
-
-        def flush():
-            with raw.copy(f"COPY {Patient._meta.db_table} ({columns}) FROM STDIN") as copy:
-                for values in rows:
-                    copy.write_row(values)
-            for model, keys in ((PatientNameToken, tokens), (PatientPhoneToken, phones)):
-                with raw.copy(f"COPY {model._meta.db_table} (patient_id, token) FROM STDIN") as c:
-                    for values in keys:
-                        c.write_row(values)
-            rows.clear(), tokens.clear(), phones.clear()
-
-        for row in patient_rows(n, rng):
-            rows.append([row.get(f.attname, defaults[f.attname]) for f in fields])
-            families.add(row["family_name"])
-            for word in sorted(name_words_of(row["given_name"], row["family_name"])):
-                tokens.append((row["id"], word))
-                words.add(word)
-            phones.extend((row["id"], t) for t in sorted(phone_tokens(row["phone"])))
-            if len(rows) >= 20000:
-                flush()
-        if rows:
-            flush()
-        PatientNameWord.objects.bulk_create(
-            [PatientNameWord(word=w) for w in sorted(words)], ignore_conflicts=True
-        )
-    with connection.cursor() as cursor:
-        # MRNs 1..n were written directly: new registrations continue after them.
-        table = MrnSerial._meta.db_table
-        cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, n])
-        cursor.execute("VACUUM ANALYZE")
-    print(f"Seeded {n:,} patients in {time.perf_counter() - began:.1f} s")
-    return sorted(families)
 
 
 def session_cookie(user) -> dict:
