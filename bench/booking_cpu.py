@@ -19,7 +19,6 @@ import argparse
 import cProfile
 import json
 import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+sys.path.insert(0, str(ROOT))  # run as a script: the bench package from this checkout
+
+from bench.databases import recreate_postgres  # noqa: E402
+from bench.serving import bench_settings, start_django  # noqa: E402
+
 DB_NAME = "hms_bench_booking_cpu"
 
 
@@ -35,33 +38,9 @@ def configure(sqlite: bool) -> None:
     if sqlite:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='booking-cpu-')}/db.sqlite3"
     else:
-        import psycopg
-
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {DB_NAME}")
-        url = f"{PG}/{DB_NAME}"
-    os.environ.update(
-        {
-            "DATABASE_URL": url,
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "testserver",
-            "SECURE_SSL_REDIRECT": "0",
-            "AXES_ENABLED": "0",
-            "LOG_LEVEL": "ERROR",
-            "TASKS_BACKEND": "dummy",
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
-        }
-    )
+        url = recreate_postgres(DB_NAME)
     os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", "--noinput", verbosity=0)
+    start_django(bench_settings(url), migrate=True)
     print(f"database {url} (recreated)")
 
 

@@ -20,8 +20,11 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the bench package from this checkout
+
+from bench.databases import recreate_postgres  # noqa: E402
+
 SAMPLE = ROOT.parent / "shared" / "data" / "synthea-10"
-PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = "hms_bench_fhir_import"
 
 
@@ -30,12 +33,7 @@ def fresh_database(kind: str, scratch: Path) -> str:
         path = scratch / "import.sqlite3"
         path.unlink(missing_ok=True)
         return f"sqlite:///{path}"
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    return f"{PG}/{DB_NAME}"
+    return recreate_postgres(DB_NAME)
 
 
 def manage(url: str, *args: str) -> str:

@@ -25,41 +25,30 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+sys.path.insert(0, str(ROOT))  # run as a script: the bench package from this checkout
+
+from bench.databases import PG, recreate_postgres  # noqa: E402
+from bench.serving import bench_settings, start_django  # noqa: E402
+
 DB = os.environ.get("PAGE_CPU_DB", "hms_page_cpu")
 REDIS = os.environ.get("PAGE_CPU_REDIS", "redis://127.0.0.1:6379/14")
 VAR_DIR = Path(os.environ.get("PAGE_CPU_VAR", ROOT / "var" / "page-cpu"))
 PAGES = {"bare": "/bench/bare/", "dashboard": "/dashboard/", "my_appointments": "/scheduling/my/"}
 
 
-def _configure() -> None:
-    sys.path.insert(0, str(ROOT))
+def _settings() -> dict[str, str]:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     key_file = VAR_DIR / "secret-key"  # kept: the stored sessions are signed with it
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(50))
-    os.environ.update(
-        {
-            "DATABASE_URL": f"{PG}/{DB}", "VAR_DIR": str(VAR_DIR), "DEBUG": "0",
-            "SECRET_KEY": key_file.read_text(), "ALLOWED_HOSTS": "127.0.0.1",
-            "SECURE_SSL_REDIRECT": "0", "AXES_ENABLED": "0", "LOG_LEVEL": "ERROR",
-            "TASKS_BACKEND": "dummy", "REDIS_URL": REDIS,
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
-        }
-    )  # fmt: skip
+    return bench_settings(
+        f"{PG}/{DB}", VAR_DIR=str(VAR_DIR), SECRET_KEY=key_file.read_text(), REDIS_URL=REDIS
+    )
 
 
 def _seed(seeded_file: Path) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB}")
-    import django
     from django.core.management import call_command
 
-    django.setup()
-    call_command("migrate", "--noinput", verbosity=0)
     call_command("collectstatic", "--noinput", verbosity=0)
     from bench.bench_data import seed
 
@@ -109,13 +98,14 @@ def main() -> None:
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--profile", choices=PAGES, help="profile this page instead")
     args = parser.parse_args()
-    _configure()
+    settings = _settings()
     seeded_file = VAR_DIR / "seeded.json"
-    if args.reseed or not seeded_file.exists():
+    fresh = args.reseed or not seeded_file.exists()
+    if fresh:
+        recreate_postgres(DB)
+    start_django(settings, migrate=fresh)
+    if fresh:
         _seed(seeded_file)
-    import django
-
-    django.setup()
     from django.core.handlers.wsgi import WSGIHandler
 
     handler = WSGIHandler()

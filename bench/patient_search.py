@@ -108,11 +108,13 @@ def patient_rows(n: int, rng: random.Random):
         }
 
 
-def seed(n: int, rng: random.Random) -> None:
+def seed(n: int, rng: random.Random) -> list[str]:
+    """n patients with MRNs 1..n (COPY on PostgreSQL), their name and phone search keys, and
+    the MRN serial set to continue after them; the family names used, sorted."""
     from django.db import connection, transaction
 
     from hms.patients.models import (
-        MrnCounter,
+        MrnSerial,
         Patient,
         PatientNameToken,
         PatientNameWord,
@@ -136,6 +138,7 @@ def seed(n: int, rng: random.Random) -> None:
     phone_table = PatientPhoneToken._meta.db_table
     postgres = connection.vendor == "postgresql"
     words: set[str] = set()
+    families: set[str] = set()
     began = time.perf_counter()
 
     def converted(row: dict):
@@ -184,6 +187,7 @@ def seed(n: int, rng: random.Random) -> None:
 
         for count, row in enumerate(patient_rows(n, rng), 1):
             batch.append(converted(row))
+            families.add(row["family_name"])
             key = row["id"] if postgres else row["id"].hex
             for word in sorted(name_words_of(row["given_name"], row["family_name"])):
                 tokens.append((key, word))
@@ -198,11 +202,18 @@ def seed(n: int, rng: random.Random) -> None:
         PatientNameWord.objects.bulk_create(
             [PatientNameWord(word=w) for w in sorted(words)], ignore_conflicts=True, batch_size=5000
         )
-        MrnCounter.objects.update_or_create(pk=1, defaults={"last_serial": n})
+    serials = MrnSerial._meta.db_table
     with connection.cursor() as cursor:
+        # MRNs 1..n were written directly: new registrations continue after them.
+        if postgres:
+            cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [serials, n])
+        else:  # AUTOINCREMENT never goes below the largest id it has seen
+            cursor.execute(f"INSERT INTO {serials} (id) VALUES (%s)", [n])  # noqa: S608
+            cursor.execute(f"DELETE FROM {serials} WHERE id = %s", [n])  # noqa: S608
         # What autovacuum does on a live server: statistics and the visibility map.
         cursor.execute("VACUUM ANALYZE" if postgres else "ANALYZE")
     print(f"Seeded {n:,} patients in {time.perf_counter() - began:.1f} s")
+    return sorted(families)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -22,59 +22,27 @@ figures of a shared one move from run to run (the busy share of the CPUs is prin
 """
 
 import argparse
-import http.client
 import json
-import multiprocessing
 import os
 import re
-import resource
-import secrets
 import shutil
-import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+sys.path.insert(0, str(ROOT))  # run as a script: the bench package from this checkout
+
+from bench.databases import PG, postgres_answers, recreate_postgres  # noqa: E402
+from bench.load import WRK, wrk  # noqa: E402
+from bench.serving import Server, bench_settings  # noqa: E402
+from bench.storm import storm  # noqa: E402
+
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/15")
 PG_DB, PGBENCH_DB = "hms_bench", "hms_bench_pgbench"
-WRK = shutil.which("wrk")
 TARGETS = {"page_ratio": 0.5, "booking_ratio": 0.10, "p95_ms": 300}
-
-
-def cpu_seconds_of(pids: list[int]) -> float:
-    """User + system CPU time of these processes so far (Linux /proc)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy() -> tuple[int, int]:
-    """(busy, total) jiffies of all CPUs, to tell how loaded the machine was meanwhile."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-    idle = values[3] + values[4]
-    return sum(values) - idle, sum(values)
-
-
-def busy_share(before, after) -> float:
-    return (after[0] - before[0]) / max(after[1] - before[1], 1)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def redis_url() -> str:
@@ -87,28 +55,9 @@ def redis_url() -> str:
         return ""
 
 
-def postgres_answers() -> bool:
-    try:
-        import psycopg
-
-        psycopg.connect(f"{PG}/postgres", connect_timeout=3).close()
-        return True
-    except Exception:
-        return False
-
-
-def recreate_pg(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-
-
 def pgbench(seconds: int, clients: int) -> float:
     """TPS of pgbench's built-in TPC-B-like script, scale = clients (no branch contention)."""
-    recreate_pg(PGBENCH_DB)
-    url = f"{PG}/{PGBENCH_DB}"
+    url = recreate_postgres(PGBENCH_DB)
     pgbench = shutil.which("pgbench")
     if pgbench is None:
         raise SystemExit("pgbench is needed (Debian: apt-get install postgresql-client)")
@@ -120,165 +69,6 @@ def pgbench(seconds: int, clients: int) -> float:
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     return float(re.search(r"tps = ([\d.]+)", result.stdout).group(1))
-
-
-class Server:
-    """gunicorn serving bench.settings (the application plus the bare page), DEBUG=0."""
-
-    def __init__(self, env: dict, workers: int, threads: int):
-        self.port = free_port()
-        self.process = subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)
-            [
-                str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application",
-                f"--bind=127.0.0.1:{self.port}", f"--workers={workers}", f"--threads={threads}",
-                "--log-level=warning",
-            ],
-            cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "bench.settings"},
-            start_new_session=True,
-        )  # fmt: skip
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.process.returncode}")
-            try:
-                if self.get("/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise SystemExit("gunicorn did not start")
-
-    def get(self, path: str, cookie: str = "") -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
-
-    def pids(self) -> list[int]:
-        children = [
-            int(p.name)
-            for p in Path("/proc").iterdir()
-            if p.name.isdigit() and _parent_of(p) == self.process.pid
-        ]
-        return [self.process.pid, *children]
-
-    def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(timeout=30)
-
-
-def _parent_of(proc: Path) -> int | None:
-    try:
-        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def wrk(server: Server, path: str, cookie: str, seconds: int, connections: int) -> dict:
-    """Requests/s of GET `path` for `seconds`, and the CPU that wrk itself and the server took."""
-    status, _ = server.get(path, cookie)
-    if status != 200:
-        raise SystemExit(f"GET {path} answered {status} before the run: not a signed-in page?")
-    server_pids = server.pids()
-    server_cpu, busy = cpu_seconds_of(server_pids), machine_busy()
-    started = time.perf_counter()
-    process = subprocess.Popen(  # noqa: S603
-        [
-            WRK, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-            "-H", f"Cookie: {cookie}", f"http://127.0.0.1:{server.port}{path}",
-        ],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    out = process.stdout.read()
-    _, _, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    if "Non-2xx or 3xx responses" in out or (errors and any(map(int, errors.groups()[:3]))):
-        raise SystemExit(f"wrk saw failures on {path}:\n{out}")
-    return {
-        "timeouts": int(errors.group(4)) if errors else 0,
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "server_ms": (cpu_seconds_of(server_pids) - server_cpu) * 1000 / max(requests, 1),
-        "generator_cpu": (usage.ru_utime + usage.ru_stime) / elapsed,
-        "busy": busy_share(busy, machine_busy()),
-    }
-
-
-def _storm_process(port: int, token: str, bodies: list[dict], clients: int, deadline: float):
-    """One generator process: `clients` threads on keep-alive connections."""
-    results: list[tuple[int, float]] = []
-    lock = threading.Lock()
-    queue = iter(bodies)
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        while time.time() < deadline:
-            with lock:
-                body = next(queue, None)
-            if body is None:
-                break
-            started = time.perf_counter()
-            try:
-                conn.request("POST", "/api/v1/appointments/", json.dumps(body), headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-                if response.will_close:
-                    conn.close()
-            except (OSError, http.client.HTTPException):
-                status = 0
-                conn.close()
-            with lock:
-                results.append((status, time.perf_counter() - started))
-        conn.close()
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
-def storm(server: Server, token: str, bodies: list[dict], clients: int, processes: int) -> dict:
-    context = multiprocessing.get_context("fork")
-    deadline = time.time() + 300
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    busy = machine_busy()
-    started = time.perf_counter()
-    with context.Pool(processes) as pool:
-        shares = [bodies[n::processes] for n in range(processes)]
-        jobs = [
-            pool.apply_async(
-                _storm_process, (server.port, token, share, clients // processes, deadline)
-            )
-            for share in shares
-        ]
-        results = [r for job in jobs for r in job.get()]
-        pool.close()
-        pool.join()
-    elapsed = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    latencies = sorted(seconds for _, seconds in results)
-    outcomes: dict[str, int] = {}
-    for status, _ in results:
-        outcomes[str(status)] = outcomes.get(str(status), 0) + 1
-    return {
-        "elapsed": elapsed,
-        "outcomes": outcomes,
-        "bookings_per_s": outcomes.get("201", 0) / elapsed,
-        "requests_per_s": len(results) / elapsed,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p95_ms": statistics.quantiles(latencies, n=20)[-1] * 1000,
-        "generator_cpu": (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-        / elapsed,
-        "busy": busy_share(busy, machine_busy()),
-    }
 
 
 def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -304,15 +94,12 @@ def run_database(label: str, database_url: str, var_dir: Path, args, sessions_ur
     print(f"\n== {label}: {database_url}", flush=True)
     env = {
         **os.environ,
-        "DATABASE_URL": database_url, "VAR_DIR": str(var_dir), "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0", "AXES_ENABLED": "0", "LOG_LEVEL": "ERROR",
-        "TASKS_BACKEND": "dummy", "REDIS_URL": sessions_url,
-        "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONPATH": str(ROOT),
-    }  # fmt: skip
+        **bench_settings(database_url, VAR_DIR=str(var_dir), REDIS_URL=sessions_url),
+        "PYTHONPATH": str(ROOT),
+    }
     figures: dict = {"timeouts": 0}
     if label == "PostgreSQL":
-        recreate_pg(PG_DB)
+        recreate_postgres(PG_DB)
         if not args.no_pgbench:
             figures["pgbench_tps"] = pgbench(args.pgbench_seconds, args.connections)
             print(f"pgbench TPC-B: {figures['pgbench_tps']:.0f} TPS", flush=True)
@@ -336,7 +123,9 @@ def run_database(label: str, database_url: str, var_dir: Path, args, sessions_ur
             "search": (f"/patients/?q={seeded['search']}", seeded["staff_cookie"]),
         }
         for name, (path, cookie) in pages.items():
-            figures[name] = wrk(server, path, cookie, args.seconds, args.connections)
+            figures[name] = wrk(server, [path], {"Cookie": cookie}, args.seconds, args.connections)
+            if figures[name]["errors"]:
+                raise SystemExit(f"wrk saw {figures[name]['errors']} failures on {path}")
             figures["timeouts"] += figures[name]["timeouts"]
             print(f"{name}: {figures[name]['rps']:.0f} requests/s", flush=True)
         figures["storm"] = storm(

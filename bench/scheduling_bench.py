@@ -3,9 +3,9 @@
 1. A month of schedules for 200 practitioners (10 departments, Mon-Fri 09:00-17:00 with a lunch
    break, 15-minute slots) in its own PostgreSQL database.
 2. Free-slot search: one department (20 practitioners) for one week; and all 200 for a month.
-3. Booking throughput: gunicorn serving the API, 32 concurrent clients POSTing
-   /api/v1/appointments/ at a deliberately small pool of slots (so many requests collide),
-   then the count of double bookings read back from the database (must be 0).
+3. Booking throughput: gunicorn serving the API, 32 concurrent clients (in 4 processes of
+   their own) POSTing /api/v1/appointments/ at a deliberately small pool of slots (so many
+   requests collide), then the count of double bookings read back from the database (must be 0).
 
 Usage: .venv/bin/python bench/scheduling_bench.py [--requests 3000] [--workers 4]
 Needs PostgreSQL at BENCH_PG (default postgres://postgres@127.0.0.1:5432) and sends traffic
@@ -14,53 +14,21 @@ only to 127.0.0.1. The run is bounded in request count and time.
 
 import argparse
 import os
-import secrets
-import signal
 import statistics
-import subprocess
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+sys.path.insert(0, str(ROOT))  # run as a script: the bench package from this checkout
+
+from bench.databases import PG, recreate_postgres  # noqa: E402
+from bench.serving import Server, bench_settings, start_django  # noqa: E402
+from bench.storm import storm  # noqa: E402
+
 DB_NAME = "hms_bench_sched"
 DATABASE_URL = f"{PG}/{DB_NAME}"
-SERVER_ENV = {
-    "DATABASE_URL": DATABASE_URL,
-    "DEBUG": "0",
-    "SECRET_KEY": secrets.token_urlsafe(50),
-    "ALLOWED_HOSTS": "127.0.0.1",
-    "SECURE_SSL_REDIRECT": "0",
-    "AXES_ENABLED": "0",
-    "LOG_LEVEL": "ERROR",
-    "TASKS_BACKEND": "dummy",
-}
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    env = {**os.environ, **SERVER_ENV}
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
-
-
-def setup_django() -> None:
-    os.environ.update(SERVER_ENV)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+SERVER_ENV = bench_settings(DATABASE_URL)
 
 
 def seed(practitioners: int, patients: int):
@@ -158,93 +126,6 @@ def time_slot_search(departments) -> None:
     return month
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def serve(port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, **SERVER_ENV}
-    server = subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "config.wsgi:application",
-            f"--bind=127.0.0.1:{port}",
-            f"--workers={workers}",
-            "--threads=4",
-            "--log-level=warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # noqa: S310
-            return server
-        except OSError:
-            time.sleep(0.3)
-    os.killpg(server.pid, signal.SIGTERM)
-    raise SystemExit("gunicorn did not start")
-
-
-def book_storm(port: int, token: str, pool, patients, requests: int, clients: int, limit_s: float):
-    import json
-    import random
-
-    latencies: list[float] = []
-    outcomes: dict[int, int] = {}
-    lock = threading.Lock()
-    stop_at = time.time() + limit_s
-    counter = iter(range(requests))
-    url = f"http://127.0.0.1:{port}/api/v1/appointments/"
-
-    def client(seed: int) -> None:
-        rng = random.Random(seed)
-        while time.time() < stop_at:
-            with lock:
-                n = next(counter, None)
-            if n is None:
-                return
-            slot = rng.choice(pool)
-            body = json.dumps(
-                {
-                    "patient": str(patients[n % len(patients)]),
-                    "practitioner": str(slot.practitioner_id),
-                    "start": slot.start.isoformat(),
-                }
-            ).encode()
-            request = urllib.request.Request(  # noqa: S310 (loopback only)
-                url,
-                data=body,
-                method="POST",
-                headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-            )
-            started = time.perf_counter()
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                    status = response.status
-            except urllib.error.HTTPError as error:
-                status = error.code
-            except OSError:
-                status = 0
-            elapsed = time.perf_counter() - started
-            with lock:
-                latencies.append(elapsed)
-                outcomes[status] = outcomes.get(status, 0) + 1
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=clients) as pool_exec:
-        list(pool_exec.map(client, range(clients)))
-    return time.perf_counter() - started, latencies, outcomes
-
-
 def double_bookings() -> tuple[int, int]:
     from django.db import connection
 
@@ -271,6 +152,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--processes", type=int, default=4, help="the clients' processes")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--pool", type=int, default=1500, help="slots the clients aim at")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
@@ -278,8 +160,8 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"database {DATABASE_URL} (recreated)")
-    recreate_database()
-    setup_django()
+    recreate_postgres(DB_NAME)
+    start_django(SERVER_ENV, migrate=True)
     started = time.perf_counter()
     departments, token = seed(practitioners=200, patients=5000)
     print(f"seeded 200 practitioners, 1000 weekly sessions, 5000 patients in "
@@ -290,25 +172,35 @@ def main() -> None:
 
     from hms.patients.models import Patient
 
-    pool = random.Random(7).sample(month, min(args.pool, len(month)))
-    patients = list(Patient.objects.values_list("pk", flat=True))
-    port = args.port or free_port()
-    server = serve(port, args.workers)
-    try:
-        elapsed, latencies, outcomes = book_storm(
-            port, token, pool, patients, args.requests, args.clients, args.time_limit
+    rng = random.Random(7)
+    pool = rng.sample(month, min(args.pool, len(month)))
+    patients = [str(pk) for pk in Patient.objects.values_list("pk", flat=True)]
+    bodies = []
+    for n in range(args.requests):
+        slot = rng.choice(pool)
+        bodies.append(
+            {
+                "patient": patients[n % len(patients)],
+                "practitioner": str(slot.practitioner_id),
+                "start": slot.start.isoformat(),
+            }
         )
+    server = Server({**os.environ, **SERVER_ENV}, args.workers, threads=4, port=args.port)
+    try:
+        result = storm(server, token, bodies, args.clients, args.processes, args.time_limit)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    booked = outcomes.get(201, 0)
-    p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) > 20 else max(latencies)
-    print(f"booking storm: {len(latencies)} requests from {args.clients} clients against gunicorn "
-          f"({args.workers} workers x 4 threads) in {elapsed:.1f} s")  # fmt: skip
+        server.stop()
+    outcomes, elapsed = result["outcomes"], result["elapsed"]
+    booked = outcomes.get("201", 0)
+    print(f"booking storm: {sum(outcomes.values())} requests from {args.clients} clients in "
+          f"{args.processes} processes against gunicorn ({args.workers} workers x 4 threads) in "
+          f"{elapsed:.1f} s")  # fmt: skip
     print(f"  outcomes by HTTP status: {dict(sorted(outcomes.items()))}")
-    print(f"  bookings/second (201s): {booked / elapsed:.1f}")
-    print(f"  requests/second (all): {len(latencies) / elapsed:.1f}")
-    print(f"  latency p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
+    print(f"  bookings/second (201s): {result['bookings_per_s']:.1f}")
+    print(f"  requests/second (all): {result['requests_per_s']:.1f}")
+    print(f"  latency p50 {result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms")
+    print(f"  the clients' CPU: {result['generator_cpu']:.2f} cores; "
+          f"machine {result['busy']:.0%} busy")  # fmt: skip
     from hms.scheduling.models import Appointment
 
     practitioner_doubles, patient_doubles = double_bookings()
@@ -316,7 +208,7 @@ def main() -> None:
     print(f"  double bookings: practitioner {practitioner_doubles}, patient {patient_doubles}")
     if practitioner_doubles or patient_doubles:
         raise SystemExit("DOUBLE BOOKINGS FOUND")
-    if booked == 0 or set(outcomes) - {201, 409}:
+    if booked == 0 or set(outcomes) - {"201", "409"}:
         raise SystemExit("unexpected answers: see the outcomes above")
 
 
