@@ -14,6 +14,7 @@ from hms.core.models import Department
 from hms.core.permissions import STAFF_ROLES
 from hms.core.selectors import hospital_get
 from hms.fhir import mappers
+from hms.fhir.serialise import resource_json
 from hms.patients.models import Patient, PatientIdentifier
 from hms.scheduling.models import Appointment
 
@@ -80,7 +81,7 @@ def export_ndjson(
         n = 0
         with path.open("w", encoding="utf-8") as handle:
             for resource in resources_of(kind, since):
-                handle.write(resource.model_dump_json())
+                handle.write(resource_json(resource))
                 handle.write("\n")
                 n += 1
         counts[kind] = n
