@@ -20,6 +20,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from fhir.resources.R4B.allergyintolerance import AllergyIntolerance as FhirAllergy
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
+from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.condition import Condition as FhirCondition
 from fhir.resources.R4B.encounter import Encounter as FhirEncounter
 from fhir.resources.R4B.location import Location as FhirLocation
@@ -107,12 +108,18 @@ def patient_identifiers(patient: Patient) -> list[PatientIdentifier]:
     return prefetched if prefetched is not None else list(patient.identifiers.order_by("pk"))
 
 
+# The identifier types every patient carries the same, validated once here and shared by every
+# Patient built (fhir.resources takes a built element as it is; none is ever changed after).
+_MRN_TYPE = CodeableConcept(coding=[{"system": V2_0203, "code": "MR"}], text="MRN")
+_EXTERNAL_MRN_TYPE = CodeableConcept(coding=[{"system": V2_0203, "code": "MR"}])
+
+
 def patient_to_fhir(patient: Patient) -> FhirPatient:
     """Demographics and contacts. Prefetch `PATIENT_IDENTIFIERS` (one query per page)."""
     identifiers = [
         {
             "use": "usual",
-            "type": {"coding": [{"system": V2_0203, "code": "MR"}], "text": "MRN"},
+            "type": _MRN_TYPE,
             "system": MRN_SYSTEM,
             "value": patient.mrn_display,
         }
@@ -120,7 +127,7 @@ def patient_to_fhir(patient: Patient) -> FhirPatient:
     for extra in patient_identifiers(patient):
         entry = {"system": _identifier_system(extra), "value": extra.value}
         if extra.system == IdentifierSystem.EXTERNAL_MRN:
-            entry["type"] = {"coding": [{"system": V2_0203, "code": "MR"}]}
+            entry["type"] = _EXTERNAL_MRN_TYPE
         identifiers.append(entry)
     given = [patient.given_name, *patient.middle_names.split()]
     telecom = []
