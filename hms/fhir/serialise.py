@@ -85,15 +85,10 @@ def _primitive(value):
     if isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, decimal.Decimal):
-        exponent = value.as_tuple().exponent
-        if (
-            value.is_finite()
-            and value == value.to_integral_value()
-            and isinstance(exponent, int)
-            and exponent >= 0
-        ):
-            return int(value)
-        return float(value)
+        # FHIR decimals are JSON numbers: a whole number written without a fraction (120, 1E+3)
+        # stays an integer, any other (72.0, 0.5) a float, as fhir.resources writes them.
+        whole = value.is_finite() and value.as_tuple().exponent >= 0
+        return int(value) if whole else float(value)
     if isinstance(value, uuid.UUID):
         return f"urn:uuid:{value}"
     if isinstance(value, (bytes, bytearray)):

@@ -70,7 +70,7 @@ def test_extensions_contained_resources_decimals_and_comments_are_written_the_sa
             "code": {"text": "Weight"},
             "component": [
                 {"code": {"text": str(v)}, "valueQuantity": {"value": v}}
-                for v in (72, 72.0, 0.5, 1e3, Decimal("1.50"))
+                for v in (72, 72.0, 0.5, 1e3, Decimal("1.50"), Decimal("1E+3"), Decimal("100E-2"))
             ],
         }
     )
