@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from hms.accounts.models import User
 from hms.clinical.models import Allergy, Diagnosis, Encounter, LabResult, Prescription, Vitals
@@ -14,7 +14,8 @@ from hms.core.models import Department
 from hms.core.permissions import STAFF_ROLES
 from hms.core.selectors import hospital_get
 from hms.fhir import mappers
-from hms.patients.models import Patient, PatientIdentifier
+from hms.fhir.serialise import resource_json
+from hms.patients.models import Patient
 from hms.scheduling.models import Appointment
 
 CHUNK = 2000
@@ -28,9 +29,7 @@ def resources_of(kind: str, since: datetime | None = None) -> Iterator:
     """The resources of one type, in a stable order."""
     hospital = hospital_get()
     if kind == "Patient":
-        qs = Patient.objects.prefetch_related(
-            Prefetch("identifiers", queryset=PatientIdentifier.objects.order_by("pk"))
-        )
+        qs = Patient.objects.prefetch_related(mappers.PATIENT_IDENTIFIERS)
         for row in _since(qs, since).order_by("pk").iterator(CHUNK):
             yield mappers.patient_to_fhir(row)
     elif kind == "Encounter":
@@ -80,7 +79,7 @@ def export_ndjson(
         n = 0
         with path.open("w", encoding="utf-8") as handle:
             for resource in resources_of(kind, since):
-                handle.write(resource.model_dump_json())
+                handle.write(resource_json(resource))
                 handle.write("\n")
                 n += 1
         counts[kind] = n

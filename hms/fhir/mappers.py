@@ -16,9 +16,11 @@ import re
 from datetime import datetime
 from decimal import Decimal
 
+from django.db.models import Prefetch
 from django.utils import timezone
 from fhir.resources.R4B.allergyintolerance import AllergyIntolerance as FhirAllergy
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
+from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.condition import Condition as FhirCondition
 from fhir.resources.R4B.encounter import Encounter as FhirEncounter
 from fhir.resources.R4B.location import Location as FhirLocation
@@ -44,7 +46,7 @@ from hms.clinical.models import (
     Vitals,
 )
 from hms.core.models import Department, Hospital
-from hms.patients.models import IdentifierSystem, Patient
+from hms.patients.models import IdentifierSystem, Patient, PatientIdentifier
 from hms.scheduling.models import Appointment, Schedule
 from hms.scheduling.slots import Slot
 
@@ -91,20 +93,41 @@ def _identifier_system(identifier) -> str:
 # --- Administration: Patient, Practitioner, PractitionerRole, Organization, Location -------
 
 
+# A page's identifiers in one query, as a plain list on each patient: a prefetch into the
+# `identifiers` manager would also build one QuerySet per patient, which cost more CPU than the
+# query itself.
+PATIENT_IDENTIFIERS = Prefetch(
+    "identifiers", queryset=PatientIdentifier.objects.order_by("pk"), to_attr="identifiers_in_order"
+)
+
+
+def patient_identifiers(patient: Patient) -> list[PatientIdentifier]:
+    """The patient's other identifiers (beside the MRN), as prefetched by `PATIENT_IDENTIFIERS`,
+    else read now."""
+    prefetched = getattr(patient, PATIENT_IDENTIFIERS.to_attr, None)
+    return prefetched if prefetched is not None else list(patient.identifiers.order_by("pk"))
+
+
+# The identifier types every patient carries the same, validated once here and shared by every
+# Patient built (fhir.resources takes a built element as it is; none is ever changed after).
+_MRN_TYPE = CodeableConcept(coding=[{"system": V2_0203, "code": "MR"}], text="MRN")
+_EXTERNAL_MRN_TYPE = CodeableConcept(coding=[{"system": V2_0203, "code": "MR"}])
+
+
 def patient_to_fhir(patient: Patient) -> FhirPatient:
-    """Demographics and contacts. `identifiers` should be prefetched (one query per page)."""
+    """Demographics and contacts. Prefetch `PATIENT_IDENTIFIERS` (one query per page)."""
     identifiers = [
         {
             "use": "usual",
-            "type": {"coding": [{"system": V2_0203, "code": "MR"}], "text": "MRN"},
+            "type": _MRN_TYPE,
             "system": MRN_SYSTEM,
             "value": patient.mrn_display,
         }
     ]
-    for extra in patient.identifiers.all():
+    for extra in patient_identifiers(patient):
         entry = {"system": _identifier_system(extra), "value": extra.value}
         if extra.system == IdentifierSystem.EXTERNAL_MRN:
-            entry["type"] = {"coding": [{"system": V2_0203, "code": "MR"}]}
+            entry["type"] = _EXTERNAL_MRN_TYPE
         identifiers.append(entry)
     given = [patient.given_name, *patient.middle_names.split()]
     telecom = []

@@ -22,6 +22,7 @@ from django.core.cache import caches
 from django.utils.http import http_date
 
 from hms.fhir import mappers
+from hms.fhir.serialise import resource_json
 
 CACHE_SECONDS = 24 * 3600
 # Part of every key: a new mapper or fhir.resources release never meets the old JSON.
@@ -50,7 +51,7 @@ class Rendered:
 
 
 def render(resource) -> Rendered:
-    """A built fhir.resources model as JSON (serialised here, once)."""
+    """A built fhir.resources model as JSON (serialised here, once, as fhir.resources writes it)."""
     updated = resource.meta.lastUpdated
     if updated is not None and not isinstance(updated, datetime):
         updated = datetime.fromisoformat(str(updated).replace("Z", "+00:00"))
@@ -59,7 +60,7 @@ def render(resource) -> Rendered:
         str(resource.id),
         str(resource.meta.versionId),
         updated,
-        resource.model_dump_json(),
+        resource_json(resource),
     )
 
 

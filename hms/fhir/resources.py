@@ -16,7 +16,7 @@ from operator import attrgetter
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from hms.accounts.models import User
@@ -117,11 +117,8 @@ def audit_search(user, kind: str, page: Page, params: dict) -> None:
 # --- Patient -------------------------------------------------------------------------------
 
 
-_IDENTIFIERS = Prefetch("identifiers", queryset=PatientIdentifier.objects.order_by("pk"))
-
-
 def _patients_visible(user) -> QuerySet[Patient]:
-    qs = Patient.objects.prefetch_related(_IDENTIFIERS)
+    qs = Patient.objects.prefetch_related(mappers.PATIENT_IDENTIFIERS)
     if is_portal_user(user):
         own = patient_of_user(user)
         return qs.filter(pk=own.pk) if own is not None else qs.none()
@@ -134,7 +131,9 @@ _PATIENT_ROW = attrgetter(*(f.attname for f in Patient._meta.concrete_fields))
 def _patient_inputs(patient: Patient) -> tuple:
     """Everything `mappers.patient_to_fhir` reads: the row, the MRN as shown (worked out by the
     patients app's code) and the identifiers (prefetched)."""
-    identifiers = tuple((i.system, i.system_uri, i.value) for i in patient.identifiers.all())
+    identifiers = tuple(
+        (i.system, i.system_uri, i.value) for i in mappers.patient_identifiers(patient)
+    )
     return _PATIENT_ROW(patient), patient.mrn_display, identifiers
 
 
@@ -145,7 +144,7 @@ def _patients_rendered(patients: list[Patient]) -> list[Rendered]:
 def patient_read(user, pk) -> Rendered:
     # The selector checks access (a patient reads only their own record) and audits the read.
     patient = patient_get_for_user(user=user, patient_id=pk, action="fhir.patient.read")
-    prefetch_related_objects([patient], _IDENTIFIERS)
+    prefetch_related_objects([patient], mappers.PATIENT_IDENTIFIERS)
     return _patients_rendered([patient])[0]
 
 
@@ -153,7 +152,7 @@ def patients_read_many(user, refs: list[str]) -> list[Rendered]:
     """The patients a page refers to (`_include`), as `patient_read` gives each one, in three
     queries however many: each read audited (one insert), each refusal too, the rest left out."""
     wanted = list(dict.fromkeys(refs))
-    rows = Patient.objects.prefetch_related(_IDENTIFIERS).in_bulk(
+    rows = Patient.objects.prefetch_related(mappers.PATIENT_IDENTIFIERS).in_bulk(
         [_safe_uuid(ref) for ref in wanted]
     )
     shown = []

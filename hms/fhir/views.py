@@ -29,6 +29,7 @@ from hms.fhir.models import ExportJob
 from hms.fhir.params import BadParam
 from hms.fhir.rendering import as_rendered
 from hms.fhir.resources import TYPES, audit_search, patients_read_many, search_page
+from hms.fhir.serialise import resource_json
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 ISSUE_CODES = {
@@ -48,7 +49,7 @@ ISSUE_CODES = {
 
 def fhir_json(data, status: int = 200, headers: dict | None = None) -> HttpResponse:
     if hasattr(data, "model_dump_json"):
-        body = data.model_dump_json()
+        body = resource_json(data)
     else:
         body = json.dumps(data, default=str)
     return HttpResponse(body, status=status, content_type=FHIR_JSON, headers=headers)

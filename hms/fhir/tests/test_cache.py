@@ -5,7 +5,9 @@ import json
 import re
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
+from django.db.models import QuerySet, prefetch_related_objects
 from django.test.utils import CaptureQueriesContext
 
 from hms.accounts.tests.factories import UserFactory
@@ -139,6 +141,53 @@ def test_a_patient_search_costs_four_queries_whatever_the_page_holds(client, cle
     sql = statements(client, f"{BASE}/Patient", token, family="varga", _count=10)
     # The token, the page of patients, their identifiers, the audit rows (one insert).
     assert len(sql) == 4, "\n".join(sql)
+
+
+def identifier_querysets_built(client, token, monkeypatch, **params) -> int:
+    """How many QuerySets of identifiers a search built (the queries aside: Python work)."""
+    built = []
+    original = QuerySet.__init__
+
+    def counting(self, model=None, *args, **kwargs):
+        if model is PatientIdentifier:
+            built.append(model)
+        original(self, model, *args, **kwargs)
+
+    client.get(f"{BASE}/Patient", params, **token)  # the token's last-use time written first
+    caches["fhir"].clear()  # served the first time: every patient is built
+    monkeypatch.setattr(QuerySet, "__init__", counting)
+    response = client.get(f"{BASE}/Patient", params, **token)
+    monkeypatch.undo()
+    assert response.status_code == 200
+    return len(built)
+
+
+def test_a_search_page_builds_no_identifier_queryset_per_patient(client, clerk, monkeypatch):
+    _, token = clerk
+    PatientFactory(family_name="Kovacs")
+    for n in range(10):
+        patient = PatientFactory(family_name=f"Varga{n}")
+        PatientIdentifier.objects.create(
+            patient=patient, system=IdentifierSystem.NATIONAL_ID, value=f"V{n}"
+        )
+    one = identifier_querysets_built(client, token, monkeypatch, family="kovacs")
+    ten = identifier_querysets_built(client, token, monkeypatch, family="varga", _count=10)
+    assert ten == one
+
+
+def test_identifiers_are_shown_in_the_order_recorded_whether_prefetched_or_not(clerk):
+    patient = PatientFactory()
+    for value in ("B2", "A1", "C3"):
+        PatientIdentifier.objects.create(
+            patient=patient, system=IdentifierSystem.NATIONAL_ID, value=value
+        )
+    read_now = mappers.patient_to_fhir(patient)
+    prefetch_related_objects([patient], mappers.PATIENT_IDENTIFIERS)
+    with CaptureQueriesContext(connection) as captured:
+        prefetched = mappers.patient_to_fhir(patient)
+    assert len(captured) == 0
+    assert [i.value for i in prefetched.identifier[1:]] == ["B2", "A1", "C3"]
+    assert prefetched.identifier == read_now.identifier
 
 
 @pytest.mark.parametrize("patients", [1, 3])
