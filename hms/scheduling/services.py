@@ -436,7 +436,8 @@ def appointment_book(
                 status=S.CHECKED_IN if kind == BookingKind.WALK_IN else S.BOOKED,
             )
             # The booking is what the patient waited for, if they were waiting (the slot's
-            # look-up saw whether they have an open entry at all: most have none).
+            # look-up saw whether they have an open entry at all: most have none; one opened
+            # since then is as one opened just after the booking, and stays open).
             if not waitlist_quiet:
                 WaitlistEntry.objects.filter(_open_waitlist_entries(patient)).filter(
                     Q(practitioner=practitioner)
