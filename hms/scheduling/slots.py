@@ -32,8 +32,8 @@ from hms.scheduling.models import (
 # An appointment that holds its time: regular (an overbooked one sits on top of the slot grid)
 # and not released (cancelled, no-show).
 HOLDS_ITS_TIME = Q(overbooked=False) & ~Q(status__in=RELEASED_STATUSES)
-# Those appointments, the condition built once (a booking's look-up adds its practitioner and
-# time to it: building the condition again each time cost about a fifth of that query).
+# Those appointments, the condition built once: a booking's look-up adds its practitioner and
+# time to it (building the condition again cost about 0.05 ms of that query's 0.4 ms of CPU).
 HOLDING_APPOINTMENTS = Appointment.objects.filter(HOLDS_ITS_TIME)
 
 
@@ -289,7 +289,7 @@ def slot_at(
     online_only: bool = False,
     minutes: int | None = None,
 ) -> Slot | None:
-    """`slot_look_up`'s slot."""
+    """The slot `slot_look_up` finds, for callers that ask nothing of the waitlist."""
     return slot_look_up(
         schedule, start=start, for_patient=for_patient, online_only=online_only, minutes=minutes
     ).slot
@@ -314,7 +314,8 @@ def slot_look_up(
 
     `waiting`, a condition on waitlist entries (the booking's: the patient's open entries), is
     asked in the same query as the holds nearby; when neither matches anything the answer says
-    `waitlist_quiet`, and the caller may skip what it would do with those entries."""
+    `waitlist_quiet`, and the caller may skip what it would do with those entries. When
+    something matches, the holds are asked on their own (one query more)."""
     if not schedule.practitioner.is_active or (online_only and not schedule.bookable_online):
         return LookUp(None)
     if HOLDING_APPOINTMENTS.filter(
