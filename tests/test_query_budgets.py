@@ -28,7 +28,7 @@ from hms.clinical.tests.factories import (
 )
 from hms.core.permissions import Role
 from hms.patients.tests.factories import PatientFactory
-from hms.scheduling.models import Appointment, AppointmentStatus
+from hms.scheduling.models import Appointment, AppointmentStatus, WaitlistEntry, WaitlistStatus
 from hms.scheduling.tests.conftest import at
 from hms.scheduling.tests.factories import PortalPatientFactory, weekly_schedule
 
@@ -71,14 +71,26 @@ def book(make_user):
     return book
 
 
-def test_a_booking_through_the_api_runs_13_queries(book):
+def test_a_booking_through_the_api_runs_12_queries(book):
     # token with its user, patient, audit of the read, the schedule with its department and
-    # practitioner, an appointment covering the time, an exception nearby, another patient's
-    # hold nearby, the working hours that day; then the patient's lock, the appointment, the
-    # patient's waitlist entries it fulfils, its audit row and its outbox event
+    # practitioner, an appointment covering the time, the waitlist (another patient's hold
+    # nearby, or an open entry of this patient's), an exception nearby, the working hours that
+    # day; then the patient's lock, the appointment, its audit row and its outbox event (no
+    # waitlist update: the patient has no open entry)
     patient = PatientFactory()
-    with exactly(13):
+    with exactly(12):
         assert book(patient=patient).status_code == 201
+
+
+def test_a_booking_of_a_patient_on_the_waitlist_runs_14_queries(book):
+    # as above, then the holds nearby on their own, and the update of the entries it fulfils
+    patient = PatientFactory()
+    department = Appointment.objects.get().department  # the doctor's, from the first booking
+    entry = WaitlistEntry.objects.create(patient=patient, department=department)
+    with exactly(14):
+        assert book(patient=patient).status_code == 201
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.BOOKED
 
 
 def test_a_booking_of_a_taken_time_is_refused_after_5_queries(book):

@@ -333,6 +333,11 @@ def appointment_book_as(
     )
 
 
+def _open_waitlist_entries(patient) -> Q:
+    """The patient's waitlist entries still open: waiting, or holding a slot offered to them."""
+    return Q(patient=patient, status__in=[WaitlistStatus.OFFERED, WaitlistStatus.WAITING])
+
+
 def _schedule_to_book(practitioner: User | None, practitioner_id: int | None) -> Schedule:
     """The schedule (see `slots.schedule_for_booking`) of the practitioner, given as a User, or
     as an id that must name a doctor (the id's own query runs only when the schedule is not
@@ -387,16 +392,17 @@ def appointment_book(
         if kind == BookingKind.WALK_IN:  # checked in at once: the patient is here today
             _check_within_check_in_window(start)
         minutes = service.duration_minutes if service else 15
-        end, location = start + timedelta(minutes=minutes), ""
+        end, location, waitlist_quiet = start + timedelta(minutes=minutes), "", False
     else:
         if start <= timezone.now():
             raise DomainError("That time has passed.", code="slot_in_past")
-        slot = slot_engine.slot_at(
+        slot, waitlist_quiet = slot_engine.slot_look_up(
             schedule,
             start=start,
             for_patient=patient,
             online_only=_is_patient_actor(actor),
             minutes=service.duration_minutes if service else None,
+            waiting=_open_waitlist_entries(patient),
         )
         if slot is None:
             raise Conflict(
@@ -429,13 +435,14 @@ def appointment_book(
                 checked_in_at=timezone.now() if kind == BookingKind.WALK_IN else None,
                 status=S.CHECKED_IN if kind == BookingKind.WALK_IN else S.BOOKED,
             )
-            # The booking is what the patient waited for, if they were waiting.
-            WaitlistEntry.objects.filter(
-                patient=patient, status__in=[WaitlistStatus.OFFERED, WaitlistStatus.WAITING]
-            ).filter(
-                Q(practitioner=practitioner)
-                | Q(practitioner__isnull=True, department_id=schedule.department_id)
-            ).update(status=WaitlistStatus.BOOKED, updated_at=timezone.now())
+            # The booking is what the patient waited for, if they were waiting (the slot's
+            # look-up saw whether they have an open entry at all: most have none; one opened
+            # since then is as one opened just after the booking, and stays open).
+            if not waitlist_quiet:
+                WaitlistEntry.objects.filter(_open_waitlist_entries(patient)).filter(
+                    Q(practitioner=practitioner)
+                    | Q(practitioner__isnull=True, department_id=schedule.department_id)
+                ).update(status=WaitlistStatus.BOOKED, updated_at=timezone.now())
             audit_record(
                 action="appointment.book",
                 actor=actor,

@@ -104,6 +104,35 @@ def test_a_freed_slot_is_offered_to_the_first_waiting_patient_and_held(make_user
     assert offer.status == WaitlistStatus.BOOKED
 
 
+def test_a_booking_fulfils_the_patient_s_waiting_entries_for_that_doctor_or_department(
+    make_user, doctor
+):
+    """The booking skips its waitlist update when the slot's look-up saw no open entry of the
+    patient's; an entry that is open must still be fulfilled, and only a matching one."""
+    clerk = make_user(Role.RECEPTIONIST)
+    patient, other = PatientFactory(), PatientFactory()
+    department = doctor.schedule.department
+    for_doctor = services.waitlist_join(
+        actor=clerk, patient=patient, department=department, practitioner=doctor
+    )
+    for_department = services.waitlist_join(actor=clerk, patient=patient, department=department)
+    for_another_doctor = services.waitlist_join(
+        actor=clerk, patient=patient, department=department, practitioner=make_user(Role.DOCTOR)
+    )
+    someone_else = services.waitlist_join(actor=clerk, patient=other, department=department)
+    services.appointment_book(actor=clerk, patient=patient, practitioner=doctor, start=at(2, 10))
+    statuses = {
+        entry: WaitlistEntry.objects.get(pk=entry.pk).status
+        for entry in (for_doctor, for_department, for_another_doctor, someone_else)
+    }
+    assert statuses == {
+        for_doctor: WaitlistStatus.BOOKED,
+        for_department: WaitlistStatus.BOOKED,
+        for_another_doctor: WaitlistStatus.WAITING,
+        someone_else: WaitlistStatus.WAITING,
+    }
+
+
 def test_an_expired_hold_passes_to_the_next_waiting_patient(make_user, doctor):
     clerk = make_user(Role.RECEPTIONIST)
     booked = services.appointment_book(

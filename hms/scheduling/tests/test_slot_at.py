@@ -4,6 +4,7 @@ one (`slot_lookup`, through `free_slots`), start by start over a busy day."""
 from datetime import time, timedelta
 
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 
 from hms.scheduling.models import (
@@ -15,7 +16,7 @@ from hms.scheduling.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from hms.scheduling.slots import schedule_for_booking, slot_at, slot_lookup
+from hms.scheduling.slots import schedule_for_booking, slot_at, slot_look_up, slot_lookup
 from hms.scheduling.tests.conftest import at
 from hms.scheduling.tests.factories import PatientFactory, WorkingHoursFactory, weekly_schedule
 
@@ -101,3 +102,55 @@ def test_a_taken_time_is_refused_after_one_query_and_a_free_one_found_after_four
         assert slot_at(booked, start=at(2, 9, 15), for_patient=patient) is None
     with django_assert_num_queries(4):  # and no exception, no hold, the day's working hours
         assert slot_at(booked, start=at(2, 10), for_patient=patient).start == at(2, 10)
+
+
+def _open_entries(patient):
+    return Q(patient=patient, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED])
+
+
+def _offer(schedule, patient, start):
+    return WaitlistEntry.objects.create(
+        patient=patient, department=schedule.department, status=WaitlistStatus.OFFERED,
+        offered_practitioner=schedule.practitioner, offered_start=start,
+        offered_end=start + timedelta(minutes=15),
+        offer_expires_at=timezone.now() + timedelta(hours=1),
+    )  # fmt: skip
+
+
+def test_the_look_up_says_the_waitlist_is_quiet_only_when_no_entry_matters(
+    django_assert_num_queries,
+):
+    schedule = weekly_schedule(start=time(9), end=time(12))
+    booked = schedule_for_booking(practitioner_id=schedule.practitioner_id)
+    patient = PatientFactory()
+    open_entries = _open_entries(patient)
+
+    def look_up(start, waiting=open_entries):
+        return slot_look_up(booked, start=start, for_patient=patient, waiting=waiting)
+
+    with django_assert_num_queries(4):  # taken, the waitlist (holds and `waiting`), exceptions,
+        found = look_up(at(2, 10))  # the day's working hours
+    assert found.slot.start == at(2, 10) and found.waitlist_quiet
+    assert not look_up(at(2, 10), waiting=None).waitlist_quiet  # not asked: not known
+    entry = WaitlistEntry.objects.create(patient=patient, department=schedule.department)
+    with django_assert_num_queries(5):  # the patient waits: holds are asked on their own
+        found = look_up(at(2, 10))
+    assert found.slot.start == at(2, 10) and not found.waitlist_quiet
+    entry.status = WaitlistStatus.BOOKED
+    entry.save()
+    assert look_up(at(2, 10)).waitlist_quiet  # a fulfilled entry is not open
+    _offer(schedule, PatientFactory(), at(2, 11))  # another patient's hold nearby
+    found = look_up(at(2, 10))
+    assert found.slot.start == at(2, 10) and not found.waitlist_quiet
+    assert look_up(at(2, 11)).slot is None  # the held slot itself
+
+
+def test_a_hold_for_the_patient_themself_leaves_the_slot_theirs_but_not_quiet():
+    schedule = weekly_schedule(start=time(9), end=time(12))
+    booked = schedule_for_booking(practitioner_id=schedule.practitioner_id)
+    patient = PatientFactory()
+    _offer(schedule, patient, at(2, 11))
+    found = slot_look_up(
+        booked, start=at(2, 11), for_patient=patient, waiting=_open_entries(patient)
+    )
+    assert found.slot.start == at(2, 11) and not found.waitlist_quiet
