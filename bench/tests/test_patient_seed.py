@@ -10,7 +10,9 @@ from hms.patients.models import Patient, PatientNameToken, PatientPhoneToken
 from hms.patients.mrn import mrn_allocate, mrn_format
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(
+    transaction=True, reset_sequences=True
+)  # MRNs from 1, as in a new bench database
 def test_seeded_patients_are_searchable_and_new_mrns_continue_after_them():
     families = seed(40, random.Random(1))
     assert Patient.objects.count() == 40
