@@ -20,11 +20,12 @@ def _fast_password_hashing():
 @pytest.fixture(autouse=True, scope="session")
 def _tasks_run_in_process():
     """Tests run background tasks (emails) at once, in the test's process; a test that needs
-    the queue itself overrides TASKS back to the database backend."""
+    the queue itself overrides TASKS back to the database backend. Every commit that stores
+    events queues its own delivery task (no window shared from one test to the next)."""
     from django.test import override_settings
 
     immediate = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-    with override_settings(TASKS=immediate):
+    with override_settings(TASKS=immediate, OUTBOX_DISPATCH_WINDOW_MS=0):
         yield
 
 

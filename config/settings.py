@@ -312,6 +312,10 @@ RQ_QUEUES = {
 # The dispatcher retries a failing subscriber with backoff (5 s doubling, at most an hour) and
 # gives up on an event after this many attempts (it is then shown as failed).
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 10, minimum=1)
+# After a commit that stored events a delivery task is queued to run; each process queues at most
+# one per this many milliseconds (the task delivers every event committed before it starts, so
+# an event waits at most this long more). 0 queues one after every such commit.
+OUTBOX_DISPATCH_WINDOW_MS = env_int("OUTBOX_DISPATCH_WINDOW_MS", 1000)
 # Webhook actions: seconds to wait for the receiver, and attempts before the action fails.
 WORKFLOW_WEBHOOK_TIMEOUT = env_int("WORKFLOW_WEBHOOK_TIMEOUT", 10, minimum=1)
 WORKFLOW_ACTION_MAX_ATTEMPTS = env_int("WORKFLOW_ACTION_MAX_ATTEMPTS", 5, minimum=1)

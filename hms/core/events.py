@@ -20,6 +20,7 @@ workflow rules and `GET /api/v1/workflows/events/` read it.
 import contextlib
 import datetime
 import decimal
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -151,12 +152,49 @@ def _store(event: str, payload: dict) -> None:
     transaction.on_commit(_dispatch_soon)
 
 
-def _dispatch_soon() -> None:
-    from hms.core.tasks import dispatch_events
+class _DeliveryQueue:
+    """Queues the outbox's delivery task after commits, at most one per process per window.
 
+    A delivery task delivers every event committed before it starts. So a task queued to run
+    after a moment (`run_after`, the end of the window) serves every commit of this process
+    until that moment: each of them happened before the task can start. Without a window (0),
+    or with a queue that cannot defer, each commit queues its own task, as a row (database
+    queue) or a job (RQ) each."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._runs_after: datetime.datetime | None = None  # the task this process queued last
+
+    def after_commit(self) -> None:
+        from django.conf import settings
+        from django.utils import timezone
+
+        from hms.core.tasks import dispatch_events
+
+        window = settings.OUTBOX_DISPATCH_WINDOW_MS
+        if window == 0 or not dispatch_events.get_backend().supports_defer:
+            dispatch_events.enqueue()
+            return
+        with self._lock:
+            now = timezone.now()
+            if self._runs_after is not None and now < self._runs_after:
+                return  # the task queued last has not started: it will deliver this commit's
+            runs_after = now + datetime.timedelta(milliseconds=window)
+            dispatch_events.using(run_after=runs_after).enqueue()
+            self._runs_after = runs_after
+
+    def forget(self) -> None:
+        """As after the window (tests)."""
+        self._runs_after = None
+
+
+delivery_queue = _DeliveryQueue()
+
+
+def _dispatch_soon() -> None:
     # A queue that is down loses nothing: the scheduler's next minute delivers the event.
     with contextlib.suppress(Exception):
-        dispatch_events.enqueue()
+        delivery_queue.after_commit()
 
 
 def emit(event: str, **payload) -> None:

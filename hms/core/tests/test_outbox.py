@@ -3,6 +3,7 @@ durable subscribers at least once, in order per aggregate, acted on once, retrie
 and not lost when the worker dies mid-delivery."""
 
 import datetime
+import time
 from decimal import Decimal
 
 import pytest
@@ -63,6 +64,36 @@ def test_a_rolled_back_change_stores_no_event(make_user):
         emit(PROBE, user=user)
         raise RuntimeError("the booking failed")
     assert not OutboxEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(TASKS=QUEUED, OUTBOX_DISPATCH_WINDOW_MS=300)
+def test_commits_within_the_window_share_one_delivery_task_that_delivers_them_all(make_user):
+    from hms.core.events import delivery_queue
+
+    delivery_queue.forget()
+    user = make_user()
+    started = timezone.now()
+    for key in "abc":  # three bookings, each committed on its own
+        with transaction.atomic():
+            emit(PROBE, user=user, key=key)
+    task = DBTaskResult.objects.get()  # one task for the three, due at the window's end
+    assert started + datetime.timedelta(milliseconds=300) <= task.run_after
+    assert task.run_after <= timezone.now() + datetime.timedelta(milliseconds=300)
+
+    while timezone.now() < task.run_after:  # the window ends: the next commit queues anew
+        time.sleep(0.05)
+    with transaction.atomic():
+        emit(PROBE, user=user, key="d")
+    assert DBTaskResult.objects.count() == 2
+
+    while timezone.now() < DBTaskResult.objects.latest("run_after").run_after:
+        time.sleep(0.05)
+    from django.core.management import call_command
+
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    assert sorted(outbox_probe.seen) == ["a", "b", "c", "d"]
+    assert not OutboxEvent.objects.filter(delivered_at__isnull=True).exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -129,6 +160,7 @@ def queue(request):
     """The task queue: the database table (the embedded default) or RQ on the real Redis."""
     if request.param == "rq":
         workers.require_redis()
+        workers.empty_rq_database()
         with override_settings(TASKS=workers.RQ_TASKS, RQ_QUEUES=workers.RQ_QUEUES):
             yield request.param
     else:

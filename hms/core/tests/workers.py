@@ -40,6 +40,14 @@ def require_redis() -> None:
         pytest.skip("needs Redis on 127.0.0.1:6379")
 
 
+def empty_rq_database() -> None:
+    """This test process's Redis database emptied: no job, and no scheduler lock left by workers
+    an earlier test killed (a new worker's scheduler would wait for it to expire)."""
+    import redis
+
+    redis.Redis.from_url(RQ_REDIS_URL).flushdb()
+
+
 def start_worker(backend: str, prelude: str = "", **env: str) -> subprocess.Popen:
     """`manage.py task_worker` for `backend` ("database" or "rq") in its own process;
     `prelude` is Python run first in the worker (e.g. importing a test's subscriber)."""

@@ -37,6 +37,7 @@ class Command(BaseCommand):
                 "rqworker",
                 "default",
                 job_class=RQ_JOB_CLASS,
+                with_scheduler=True,  # moves tasks queued to run later (outbox delivery) when due
                 burst=burst,
                 name=name,
                 verbosity=verbosity,
