@@ -155,9 +155,10 @@ def _store(event: str, payload: dict) -> None:
 class _DeliveryQueue:
     """Queues the outbox's delivery task after commits, at most one per process per window.
 
-    A delivery task delivers every event committed before it starts. So a task queued to run
-    after a moment (`run_after`, the end of the window) serves every commit of this process
-    until that moment: each of them happened before the task can start. Without a window (0),
+    A delivery task takes the events committed before it starts (the oldest 500 that are due;
+    the scheduler's minute takes any left). So a task queued to run after a moment
+    (`run_after`, the end of the window) serves every commit of this process until that moment:
+    each of them happened before the task can start. Without a window (0),
     or with a queue that cannot defer, each commit queues its own task, as a row (database
     queue) or a job (RQ) each."""
 
