@@ -33,6 +33,15 @@ def _book(schedule, patient, start, actor, capture) -> Appointment:
         )
 
 
+def _booked_in(schedule, patient, lead: timedelta) -> Appointment:
+    """A booked appointment starting `lead` from now, written directly."""
+    start = timezone.now() + lead
+    return Appointment.objects.create(
+        patient=patient, practitioner=schedule.practitioner, department=schedule.department,
+        start=start, end=start + timedelta(minutes=15), status=AppointmentStatus.BOOKED,
+    )  # fmt: skip
+
+
 def _seen_twice(client, url: str) -> bytes:
     client.get(url)  # the first read of a patient is stored without a version
     return client.get(url).content  # this one is stored with it, then served from the cache
@@ -75,11 +84,7 @@ def test_a_cancelled_appointment_leaves_the_cached_pages_at_once(
 
 def test_every_showing_from_the_cache_is_audited(portal, schedule):
     client, patient = portal
-    start = timezone.now() + timedelta(days=1)
-    Appointment.objects.create(
-        patient=patient, practitioner=schedule.practitioner, department=schedule.department,
-        start=start, end=start + timedelta(minutes=15), status=AppointmentStatus.BOOKED,
-    )  # fmt: skip
+    _booked_in(schedule, patient, timedelta(days=1))
     for _ in range(3):
         client.get(DASHBOARD)
         client.get(MY_APPOINTMENTS)
@@ -90,15 +95,11 @@ def test_every_showing_from_the_cache_is_audited(portal, schedule):
 
 def test_an_appointment_that_has_started_is_not_shown_from_the_cache(portal, schedule, monkeypatch):
     client, patient = portal
-    start = timezone.now() + timedelta(hours=1)
-    Appointment.objects.create(
-        patient=patient, practitioner=schedule.practitioner, department=schedule.department,
-        start=start, end=start + timedelta(minutes=15), status=AppointmentStatus.BOOKED,
-    )  # fmt: skip
+    appointment = _booked_in(schedule, patient, timedelta(hours=1))
     assert b"Manage my appointments" in _seen_twice(client, DASHBOARD)
     assert b'id="upcoming"' in _seen_twice(client, MY_APPOINTMENTS)
     assert b"You have no upcoming appointments." not in client.get(MY_APPOINTMENTS).content
-    later = start + timedelta(minutes=30)
+    later = appointment.start + timedelta(minutes=30)
     monkeypatch.setattr(timezone, "now", lambda: later)
     assert b"You have no upcoming appointment." in client.get(DASHBOARD).content
     assert b"You have no upcoming appointments." in client.get(MY_APPOINTMENTS).content
