@@ -1,7 +1,7 @@
 """The dispatcher of the outbox: hands stored events to the asynchronous subscribers.
 
 At least once: an event stays pending until every subscriber has taken it; a worker killed
-half-way rolls its transaction back and the next run (the worker after each commit, the
+half-way rolls its transaction back and the next run (the worker shortly after a commit, the
 scheduler every minute) delivers it again. Exactly once in effect: each subscriber's writes
 commit together with its `OutboxDelivery` row, so a repeat finds the row and skips. In order
 per aggregate: a later event of an appointment waits while an earlier one is pending or backing

@@ -19,5 +19,6 @@ def seal_audit_trail() -> int:
 @cron("* * * * *")
 @task
 def dispatch_events() -> int:
-    """Deliver the outbox; `emit` also enqueues this after each commit that stored an event."""
+    """Deliver the outbox; `emit` also queues this after commits that stored events (one task
+    per process per OUTBOX_DISPATCH_WINDOW_MS, see `hms.core.events.delivery_queue`)."""
     return outbox_dispatch()

@@ -8,8 +8,8 @@ from hms.core.outbox import outbox_dispatch
 class Command(BaseCommand):
     help = (
         "Deliver the stored domain events to their asynchronous subscribers. The task worker "
-        "does this after each commit and every minute; --loop keeps polling (a dispatcher of "
-        "its own, beside or instead of the worker)."
+        "does this shortly after commits that stored events and every minute; --loop keeps "
+        "polling (a dispatcher of its own, beside or instead of the worker)."
     )
 
     def add_arguments(self, parser):
