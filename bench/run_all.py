@@ -11,7 +11,9 @@ own that is created for the run:
     the storm (many collide), from a generator running in its own processes: bookings/s,
     p50/p95 latency, double bookings; then the audit rows are counted against the requests
     made, and `manage.py audit_seal` and `audit_verify` must pass.
-Then the ratios the project targets, and how much CPU the load generators took.
+Then the ratios the project targets (with, beside bookings / pgbench, the ceiling that
+bookings costing no more than the bare page would reach), and how much CPU the load
+generators took.
 
 Usage: .venv/bin/python bench/run_all.py [--seconds 10] [--storm-requests 2000] [--sqlite-only]
 Needs wrk (Debian/Ubuntu: `sudo apt-get install wrk`; macOS: `brew install wrk`) and, for the
@@ -153,6 +155,28 @@ def _cell(figures: dict | None, key: str, fmt: str) -> str:
     return "n/a" if value is None else format(value, fmt)
 
 
+def ratios(figures: dict) -> list[tuple[str, float, float | None]]:
+    """(title, ratio, target) of one database's run. Beside bookings / pgbench, the framework's
+    ceiling: the ratio that booking requests costing no more than the bare signed-in page
+    (session, user, one query) would reach with the storm's share of 201s. When the ceiling is
+    below the target, no booking written in this framework on this machine can meet it."""
+    bare = figures["bare"]["rps"]
+    lines: list[tuple[str, float, float | None]] = [
+        ("patient dashboard / bare page", figures["dashboard"]["rps"] / bare,
+         TARGETS["page_ratio"]),
+        ("My appointments / bare page", figures["my_appointments"]["rps"] / bare,
+         TARGETS["page_ratio"]),
+    ]  # fmt: skip
+    if "pgbench_tps" in figures:
+        storm = figures["storm"]
+        booked_share = storm["outcomes"].get("201", 0) / max(sum(storm["outcomes"].values()), 1)
+        tps = figures["pgbench_tps"]
+        lines.append(("bookings/s / pgbench TPS", storm["bookings_per_s"] / tps,
+                      TARGETS["booking_ratio"]))  # fmt: skip
+        lines.append(("  ceiling: bare page x 201 share", bare * booked_share / tps, None))
+    return lines
+
+
 def report(results: dict[str, dict], args, sessions_url: str) -> bool:
     labels = list(results)
     rows = [
@@ -193,19 +217,10 @@ def report(results: dict[str, dict], args, sessions_url: str) -> bool:
     ok = True
     print("\nRatios in this run (target):")
     for label, figures in results.items():
-        bare = figures["bare"]["rps"]
-        lines = [
-            ("patient dashboard / bare page", figures["dashboard"]["rps"] / bare,
-             TARGETS["page_ratio"]),
-            ("My appointments / bare page", figures["my_appointments"]["rps"] / bare,
-             TARGETS["page_ratio"]),
-        ]  # fmt: skip
-        if "pgbench_tps" in figures:
-            lines.append(
-                ("bookings/s / pgbench TPS", figures["storm"]["bookings_per_s"]
-                 / figures["pgbench_tps"], TARGETS["booking_ratio"])
-            )  # fmt: skip
-        for title, ratio, target in lines:
+        for title, ratio, target in ratios(figures):
+            if target is None:
+                print(f"  {label:10} {title:32} {ratio:6.1%}  (bookings as cheap as the bare page)")
+                continue
             verdict = "ok" if ratio >= target else "BELOW TARGET"
             ok &= ratio >= target
             print(f"  {label:10} {title:32} {ratio:6.1%}  (>= {target:.0%}) {verdict}")
