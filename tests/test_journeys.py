@@ -46,8 +46,11 @@ def test_the_chart_offers_reception_to_book_and_the_calendar_carries_the_patient
     book_url = f"{reverse('scheduling:calendar')}?patient={patient.pk}"
     assert f'href="{book_url}"' in chart and "Book appointment" in chart
 
+    # Tomorrow's day: today's free slots are gone once the last one (16:45) has started.
+    tomorrow = at(1, 9).date().isoformat()
     calendar = client.get(
-        reverse("scheduling:calendar"), {"patient": patient.pk, "practitioner": doctor.pk}
+        reverse("scheduling:calendar"),
+        {"patient": patient.pk, "practitioner": doctor.pk, "day": tomorrow},
     ).content.decode()
     assert "Booking for" in calendar and patient.mrn_display in calendar
     slot_link = re.search(r'href="(/scheduling/appointments/book/\?[^"]+)"', calendar).group(1)
