@@ -49,6 +49,19 @@ def test_the_calendar_partial_answers_htmx_requests(client_for, doctor):
     assert b"<html" not in response.content
 
 
+def test_earlier_and_later_move_the_form_s_date_with_the_day_shown(client_for, doctor):
+    """Earlier / Later swap only the calendar: the date field above it is swapped out of band,
+    so that choosing another doctor afterwards stays on the day being looked at."""
+    client = client_for(Role.RECEPTIONIST)
+    day = at(3, 0).date().isoformat()
+    query = {"practitioner": doctor.pk, "day": day}
+    partial = client.get(reverse("scheduling:calendar"), query, HTTP_HX_REQUEST="true")
+    assert f'id="cal-day" name="day" value="{day}" hx-swap-oob="true"'.encode() in partial.content
+    page = client.get(reverse("scheduling:calendar"), query).content.decode()
+    assert page.count('id="cal-day"') == 1 and f'value="{day}"' in page
+    assert "hx-swap-oob" not in page
+
+
 def test_a_receptionist_books_from_the_calendar_by_mrn(client_for, doctor):
     patient = PatientFactory()
     client = client_for(Role.RECEPTIONIST)
